@@ -1,0 +1,54 @@
+/* crypto.h: the primitives fog uses, behind names of its own.
+ * SHA-256 comes from OpenSSL's libcrypto (it uses the CPU's SHA extensions); Ed25519 and random
+ * bytes from libsodium. Protocol cores never call fog_random_bytes themselves: their callers do
+ * and pass the bytes in (DESIGN.md, sans-I/O).
+ */
+#ifndef FOG_CRYPTO_H
+#define FOG_CRYPTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fog/util.h"
+
+#define FOG_SHA256_LEN 32
+
+/* Must be called once before any other function here (idempotent, thread-safe): 0 or
+ * FOG_ERR_UNSUPPORTED when libsodium cannot start. */
+FOG_NODISCARD int fog_crypto_init(void);
+
+void fog_sha256(const uint8_t *data, size_t len, uint8_t out[FOG_SHA256_LEN]);
+
+/* Incremental SHA-256 for data that arrives in pieces. The context is opaque storage; no
+ * allocation, no cleanup needed. */
+typedef struct {
+    uint64_t opaque[16];
+} fog_sha256_ctx;
+void fog_sha256_begin(fog_sha256_ctx *c);
+void fog_sha256_update(fog_sha256_ctx *c, const uint8_t *data, size_t len);
+void fog_sha256_end(fog_sha256_ctx *c, uint8_t out[FOG_SHA256_LEN]);
+
+/* Cryptographically secure random bytes (libsodium). */
+void fog_random_bytes(void *out, size_t len);
+
+#define FOG_ED25519_PUB_LEN 32
+#define FOG_ED25519_SEED_LEN 32
+#define FOG_ED25519_SECRET_LEN 64 /* seed || public, as libp2p's PrivateKey Data holds it */
+#define FOG_ED25519_SIG_LEN 64
+
+/* A new key pair from fresh randomness. */
+void fog_ed25519_keypair(uint8_t pub[FOG_ED25519_PUB_LEN], uint8_t secret[FOG_ED25519_SECRET_LEN]);
+/* The key pair of a 32-byte seed (deterministic). */
+void fog_ed25519_from_seed(const uint8_t seed[FOG_ED25519_SEED_LEN],
+                           uint8_t pub[FOG_ED25519_PUB_LEN],
+                           uint8_t secret[FOG_ED25519_SECRET_LEN]);
+void fog_ed25519_sign(const uint8_t secret[FOG_ED25519_SECRET_LEN], const uint8_t *msg,
+                      size_t len, uint8_t sig[FOG_ED25519_SIG_LEN]);
+/* 0 when sig is pub's signature over msg, FOG_ERR_AUTH otherwise. */
+FOG_NODISCARD int fog_ed25519_verify(const uint8_t pub[FOG_ED25519_PUB_LEN], const uint8_t *msg,
+                                     size_t len, const uint8_t sig[FOG_ED25519_SIG_LEN]);
+
+/* Overwrites secrets before their memory is released or reused. */
+void fog_memzero(void *p, size_t len);
+
+#endif

@@ -1,0 +1,141 @@
+/* mf.h: multiformats: multicodec constants, multihash, multibase and CIDs (v0 and v1).
+ * Specs: multiformats/{unsigned-varint,multihash,multibase,cid} (PROTOCOLS.md section 1).
+ * A fog_cid is a fixed-size value (no allocation) holding the binary CID and its parsed fields,
+ * so it can be copied, compared with memcmp of bytes[0..len) and used as a key. Parsers are
+ * strict: minimal varints, no trailing bytes, digest lengths that match, identity digests of at
+ * most FOG_IDENTITY_MAX bytes.
+ */
+#ifndef FOG_MF_H
+#define FOG_MF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fog/util.h"
+
+/* multicodec codes (multiformats/multicodec table.csv) */
+enum {
+    FOG_MC_IDENTITY = 0x00,
+    FOG_MC_SHA1 = 0x11,
+    FOG_MC_SHA2_256 = 0x12,
+    FOG_MC_SHA2_512 = 0x13,
+    FOG_MC_SHA3_512 = 0x14,
+    FOG_MC_MURMUR3_X64_64 = 0x22,
+    FOG_MC_RAW = 0x55,
+    FOG_MC_DAG_PB = 0x70,
+    FOG_MC_DAG_CBOR = 0x71,
+    FOG_MC_LIBP2P_KEY = 0x72,
+    FOG_MC_DAG_JSON = 0x0129,
+    FOG_MC_BLAKE2B_256 = 0xb220,
+};
+
+/* The name of a codec or hash code ("dag-pb", "sha2-256"), or NULL when fog does not know it. */
+const char *fog_mc_name(uint64_t code);
+
+#define FOG_IDENTITY_MAX 128 /* longest identity digest accepted (boxo verifcid) */
+#define FOG_DIGEST_MAX 128   /* longest digest of any hash */
+/* version + codec + hash code + length varints + digest */
+#define FOG_CID_MAX (1 + 9 + 9 + 9 + FOG_DIGEST_MAX)
+
+/* A parsed multihash inside some buffer (borrowed). */
+typedef struct {
+    uint64_t code;
+    fog_slice digest;
+} fog_mh;
+
+/* Reads one multihash from r (code, length, digest); the digest borrows r's input.
+ * Errors on r->err: FOG_ERR_TRUNCATED, FOG_ERR_PROTO (non-minimal varint), FOG_ERR_LIMIT
+ * (digest longer than FOG_DIGEST_MAX, or an identity digest longer than FOG_IDENTITY_MAX). */
+void fog_mh_read(fog_reader *r, fog_mh *out);
+
+/* Multibase. Supported prefixes: 'b' base32 lower, 'B' base32 upper, 'z' base58btc,
+ * 'f' base16 lower, 'F' base16 upper, 'k' base36 lower, 'm' base64, 'u' base64url. */
+enum {
+    FOG_BASE32 = 'b',
+    FOG_BASE32_UPPER = 'B',
+    FOG_BASE58BTC = 'z',
+    FOG_BASE16 = 'f',
+    FOG_BASE16_UPPER = 'F',
+    FOG_BASE36 = 'k',
+    FOG_BASE64 = 'm',
+    FOG_BASE64URL = 'u',
+};
+/* Encodes data with the prefix character first, into out (NUL-terminated). Returns the string
+ * length, FOG_ERR_LIMIT if cap is too small, FOG_ERR_UNSUPPORTED for an unknown base. */
+int fog_multibase_encode(int base, const uint8_t *data, size_t len, char *out, size_t cap);
+/* The same without the prefix character (a CIDv0 or peer ID is bare base58btc). */
+int fog_base_encode(int base, const uint8_t *data, size_t len, char *out, size_t cap);
+/* Decodes a multibase string (prefix first) into out. Returns the byte count; FOG_ERR_PROTO on a
+ * bad character, FOG_ERR_UNSUPPORTED for an unknown prefix, FOG_ERR_LIMIT when out is too small.
+ * base_out (may be NULL) receives the prefix. Base32 and base36 accept either case. */
+int fog_multibase_decode(const char *in, size_t in_len, uint8_t *out, size_t cap, int *base_out);
+int fog_base_decode(int base, const char *in, size_t in_len, uint8_t *out, size_t cap);
+
+typedef struct {
+    uint64_t version; /* 0 or 1 */
+    uint64_t codec;   /* FOG_MC_DAG_PB for v0 */
+    uint64_t mh_code;
+    size_t mh_off;    /* the multihash starts at bytes[mh_off] (0 for v0) */
+    size_t digest_off;
+    size_t digest_len;
+    size_t len;       /* bytes in use */
+    uint8_t bytes[FOG_CID_MAX];
+} fog_cid;
+
+/* Longest text form fog writes (base32 of FOG_CID_MAX bytes, with prefix and NUL). */
+#define FOG_CID_STR_MAX 300
+
+/* Parses exactly len bytes as a binary CID (v0 when it is a 34-byte sha2-256 multihash starting
+ * 0x12 0x20). FOG_ERR_PROTO (bad form, unknown version, trailing bytes), FOG_ERR_TRUNCATED,
+ * FOG_ERR_LIMIT (digest too long). */
+FOG_NODISCARD int fog_cid_from_bytes(fog_cid *out, const uint8_t *p, size_t len);
+/* Reads one binary CID from a stream of bytes (a CAR section, a dag-pb link), leaving r after it.
+ * Errors on r->err. */
+void fog_cid_read(fog_reader *r, fog_cid *out);
+/* Parses a text CID: 46 characters starting "Qm" is v0 base58btc; otherwise a multibase
+ * string of a CIDv1. Errors as fog_cid_from_bytes plus FOG_ERR_UNSUPPORTED (unknown base);
+ * every error sets a detail line naming the input. */
+FOG_NODISCARD int fog_cid_parse(fog_cid *out, const char *s);
+/* Text form: v0 as bare base58btc, v1 with the given multibase (0 means base32 lower). Writes
+ * into out (cap at least FOG_CID_STR_MAX is always enough) and returns the length. */
+int fog_cid_format(const fog_cid *c, int base, char *out, size_t cap);
+/* Convenience for logs and messages: a static per-thread buffer, valid until the next call. */
+const char *fog_cid_str(const fog_cid *c);
+
+/* Builds a CID from its parts. v0 requires codec dag-pb and a 32-byte sha2-256 digest
+ * (FOG_ERR_INVALID otherwise). */
+FOG_NODISCARD int fog_cid_make(fog_cid *out, uint64_t version, uint64_t codec, uint64_t mh_code,
+                               const uint8_t *digest, size_t digest_len);
+/* The CID of a block: sha2-256 of data (or identity when mh_code is FOG_MC_IDENTITY). */
+FOG_NODISCARD int fog_cid_of(fog_cid *out, uint64_t version, uint64_t codec, uint64_t mh_code,
+                             const uint8_t *data, size_t len);
+/* 0 when data hashes to c's multihash; FOG_ERR_HASH_MISMATCH when not; FOG_ERR_UNSUPPORTED when
+ * fog cannot compute c's hash function. */
+FOG_NODISCARD int fog_cid_verify(const fog_cid *c, const uint8_t *data, size_t len);
+
+/* The multihash bytes of c (borrowed from c). Blocks are keyed by this in the store. */
+static inline fog_slice fog_cid_mh(const fog_cid *c)
+{
+    return fog_slice_make(c->bytes + c->mh_off, c->len - c->mh_off);
+}
+static inline fog_slice fog_cid_digest(const fog_cid *c)
+{
+    return fog_slice_make(c->bytes + c->digest_off, c->digest_len);
+}
+bool fog_cid_eq(const fog_cid *a, const fog_cid *b);
+/* v0 -> v1 keeps the multihash and codec; v1 -> v0 works only for dag-pb + sha2-256/32
+ * (FOG_ERR_INVALID otherwise). */
+FOG_NODISCARD int fog_cid_to_v1(const fog_cid *in, fog_cid *out);
+FOG_NODISCARD int fog_cid_to_v0(const fog_cid *in, fog_cid *out);
+
+/* Peer IDs (libp2p/specs peer-ids/peer-ids.md). The peer ID of an Ed25519 key is the identity
+ * multihash of its PublicKey protobuf {Type = 1 (Ed25519), Data = key}: 2 + 36 = 38 bytes, shown
+ * as bare base58btc ("12D3KooW..."). */
+#define FOG_PEER_ID_ED25519_LEN 38
+void fog_peer_id_ed25519(const uint8_t pub[32], uint8_t out[FOG_PEER_ID_ED25519_LEN]);
+/* The base58btc text of a binary peer ID into out (cap >= 64 for Ed25519 IDs); returns the
+ * length or FOG_ERR_LIMIT. */
+int fog_peer_id_format(const uint8_t *id, size_t len, char *out, size_t cap);
+
+#endif

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs what fog needs on Debian 12 when it is missing: the build dependencies always, and with
+# --test also what the tests and benchmarks use (clang for fuzzing, the npm packages pinned in
+# tests/interop/package-lock.json with their own Node 22). Quiet when everything is present.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+pkgs=(build-essential cmake pkg-config libuv1-dev libsodium-dev libssl-dev liblmdb-dev
+      libprotobuf-c-dev protobuf-c-compiler libh2o-dev libjansson-dev libqrencode-dev)
+if [ "${1:-}" = "--test" ] || [ "${1:-}" = "--fuzz" ]; then
+  pkgs+=(libcmocka-dev clang libclang-rt-14-dev npm openssl lmdb-utils procps)
+fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "deps: installing ${missing[*]}" >&2
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [ "${1:-}" = "--test" ]; then
+  # npm ci only when the lock file changed since the last install.
+  cd tests/interop
+  stamp=node_modules/.fog-lock-stamp
+  if [ ! -f "$stamp" ] || ! cmp -s package-lock.json "$stamp"; then
+    echo "deps: installing npm packages for tests/interop" >&2
+    npm ci --no-audit --no-fund --loglevel=error >/dev/null
+    cp package-lock.json "$stamp"
+  fi
+fi

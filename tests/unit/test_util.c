@@ -1,0 +1,153 @@
+/* test_util.c: error table, buffers, varints and the bounds-checked reader. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "fog/util.h"
+
+static void test_util_err_table(void **state)
+{
+    (void)state;
+    assert_string_equal(fog_err_name(FOG_ERR_PROTO), "FOG_ERR_PROTO");
+    assert_string_equal(fog_strerror(FOG_ERR_NOT_FOUND), "not found");
+    assert_string_equal(fog_strerror(12345), "unknown error");
+    assert_int_equal(fog_errf(FOG_ERR_IO, "disk %d", 7), FOG_ERR_IO);
+    assert_string_equal(fog_err_detail(FOG_ERR_IO), "disk 7");
+    assert_string_equal(fog_err_detail(FOG_ERR_PROTO), "malformed input");
+    fog_err_clear();
+    assert_string_equal(fog_err_detail(FOG_ERR_IO), "input/output error");
+}
+
+/* The examples of the unsigned-varint README, read from shared/vectors when present. */
+static void test_util_uvarint_vectors(void **state)
+{
+    (void)state;
+    const char *dir = getenv("FOG_VECTORS");
+    char path[1024];
+    snprintf(path, sizeof path, "%s/multiformats-unsigned-varint/examples.csv", dir ? dir : ".");
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        print_message("skip: %s not found (no shared/vectors checkout)\n", path);
+        skip();
+    }
+    char line[256];
+    int n = 0;
+    while (fgets(line, sizeof line, f)) {
+        unsigned long long v;
+        char hex[64];
+        if (sscanf(line, "%llu,%63s", &v, hex) != 2) {
+            continue;
+        }
+        uint8_t want[16];
+        int wn = fog_hex_decode(hex, strlen(hex), want, sizeof want);
+        assert_true(wn > 0);
+        uint8_t got[FOG_UVARINT_MAX];
+        size_t gn = fog_uvarint_put(got, v);
+        assert_int_equal(gn, (size_t)wn);
+        assert_memory_equal(got, want, gn);
+        assert_int_equal(fog_uvarint_len(v), gn);
+        fog_reader r;
+        fog_reader_init(&r, want, (size_t)wn);
+        uint64_t back;
+        fog_reader_uvarint(&r, &back);
+        assert_true(fog_reader_done(&r));
+        assert_int_equal(back, v);
+        n++;
+    }
+    fclose(f);
+    assert_true(n >= 6);
+}
+
+static void test_util_uvarint_rejects(void **state)
+{
+    (void)state;
+    const uint8_t nonminimal[] = {0x80, 0x00};
+    const uint8_t ten[] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01};
+    const uint8_t cut[] = {0x80};
+    uint64_t v;
+    fog_reader r;
+    fog_reader_init(&r, nonminimal, sizeof nonminimal);
+    fog_reader_uvarint(&r, &v);
+    assert_int_equal(r.err, FOG_ERR_PROTO);
+    assert_int_equal(r.left, sizeof nonminimal); /* nothing consumed */
+    fog_reader_init(&r, ten, sizeof ten);
+    fog_reader_uvarint(&r, &v);
+    assert_int_equal(r.err, FOG_ERR_PROTO);
+    fog_reader_init(&r, ten, sizeof ten);
+    fog_reader_pbvarint(&r, &v); /* protobuf allows 10 bytes */
+    assert_int_equal(r.err, 0);
+    assert_int_equal(v, UINT64_MAX);
+    fog_reader_init(&r, cut, sizeof cut);
+    fog_reader_uvarint(&r, &v);
+    assert_int_equal(r.err, FOG_ERR_TRUNCATED);
+}
+
+static void test_util_reader_sticky(void **state)
+{
+    (void)state;
+    const uint8_t in[] = {1, 2, 3, 4, 5};
+    fog_reader r;
+    fog_reader_init(&r, in, sizeof in);
+    uint32_t a;
+    fog_reader_be32(&r, &a);
+    assert_int_equal(a, 0x01020304);
+    uint16_t b;
+    fog_reader_be16(&r, &b); /* one byte left: fails */
+    assert_int_equal(r.err, FOG_ERR_TRUNCATED);
+    assert_int_equal(b, 0);
+    uint8_t c;
+    fog_reader_u8(&r, &c); /* sticky: even a read that would fit yields 0 */
+    assert_int_equal(c, 0);
+    assert_int_equal(r.left, 1);
+    fog_slice s;
+    const uint8_t lp[] = {3, 'a', 'b'};
+    fog_reader_init(&r, lp, sizeof lp);
+    fog_reader_lp(&r, 16, &s);
+    assert_int_equal(r.err, FOG_ERR_TRUNCATED);
+    const uint8_t big[] = {0x20, 'a'};
+    fog_reader_init(&r, big, sizeof big);
+    fog_reader_lp(&r, 16, &s);
+    assert_int_equal(r.err, FOG_ERR_LIMIT);
+}
+
+static void test_util_buf_and_hex(void **state)
+{
+    (void)state;
+    fog_buf b;
+    fog_buf_init(&b);
+    for (int i = 0; i < 1000; i++) {
+        assert_int_equal(fog_buf_u8(&b, (uint8_t)i), 0);
+    }
+    assert_int_equal(b.len, 1000);
+    assert_int_equal(fog_buf_reserve(&b, SIZE_MAX), FOG_ERR_LIMIT);
+    assert_int_equal(b.len, 1000);
+    fog_buf_clear(&b);
+    char hex[9];
+    const uint8_t d[] = {0xde, 0xad, 0xbe, 0xef};
+    fog_hex_encode(d, 4, hex);
+    assert_string_equal(hex, "deadbeef");
+    uint8_t back[4];
+    assert_int_equal(fog_hex_decode("DEADbeef", 8, back, 4), 4);
+    assert_memory_equal(back, d, 4);
+    assert_int_equal(fog_hex_decode("abc", 3, back, 4), FOG_ERR_PROTO);
+    assert_int_equal(fog_hex_decode("zz", 2, back, 4), FOG_ERR_PROTO);
+    assert_int_equal(fog_hex_decode("0011223344", 10, back, 4), FOG_ERR_LIMIT);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_util_err_table),
+        cmocka_unit_test(test_util_uvarint_vectors),
+        cmocka_unit_test(test_util_uvarint_rejects),
+        cmocka_unit_test(test_util_reader_sticky),
+        cmocka_unit_test(test_util_buf_and_hex),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
