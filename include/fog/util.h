@@ -151,6 +151,19 @@ FOG_NODISCARD static inline int fog_mul_size(size_t a, size_t b, size_t *prod)
 void fog_hex_encode(const uint8_t *in, size_t len, char *out);
 int fog_hex_decode(const char *in, size_t in_len, uint8_t *out, size_t cap);
 
+/* A set of byte strings (multihashes, CIDs) with open addressing; keys are copied in. Used to
+ * visit each block of a DAG once. Zero-initialised (or fog_set_init) is empty; fog_set_clear
+ * frees. fog_set_add returns 1 when key was new, 0 when already present, or FOG_ERR_NOMEM. */
+typedef struct {
+    uint8_t **slots; /* each: 2-byte length then the key bytes, or NULL */
+    size_t cap;      /* power of two, or 0 */
+    size_t count;
+} fog_set;
+void fog_set_init(fog_set *s);
+void fog_set_clear(fog_set *s);
+FOG_NODISCARD int fog_set_add(fog_set *s, const uint8_t *key, size_t len);
+bool fog_set_has(const fog_set *s, const uint8_t *key, size_t len);
+
 /* Monotonic milliseconds, for callers that own time (the CLI, the node); cores take time as
  * input and never call this. */
 typedef uint64_t fog_ms;

@@ -140,6 +140,38 @@ static void test_util_buf_and_hex(void **state)
     assert_int_equal(fog_hex_decode("0011223344", 10, back, 4), FOG_ERR_LIMIT);
 }
 
+/* The set against a model too simple to be wrong: a linear list of what was added. */
+static void test_util_set_model(void **state)
+{
+    (void)state;
+    fog_set s;
+    fog_set_init(&s);
+    uint8_t keys[500][9];
+    for (int i = 0; i < 500; i++) {
+        for (int j = 0; j < 9; j++) {
+            keys[i][j] = (uint8_t)((i * 31 + j * 7) % 251);
+        }
+        keys[i][0] = (uint8_t)i;
+        keys[i][1] = (uint8_t)(i >> 8);
+    }
+    for (int i = 0; i < 500; i++) {
+        size_t len = (size_t)(1 + i % 9);
+        int fresh = 1;
+        for (int j = 0; j < i; j++) {
+            if ((size_t)(1 + j % 9) == len && memcmp(keys[j], keys[i], len) == 0) {
+                fresh = 0;
+            }
+        }
+        assert_int_equal(fog_set_add(&s, keys[i], len), fresh);
+        assert_true(fog_set_has(&s, keys[i], len));
+        assert_int_equal(fog_set_add(&s, keys[i], len), 0);
+    }
+    const uint8_t absent[3] = {0xff, 0xff, 0xff};
+    assert_false(fog_set_has(&s, absent, 3));
+    fog_set_clear(&s);
+    assert_false(fog_set_has(&s, keys[0], 1));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -148,6 +180,7 @@ int main(void)
         cmocka_unit_test(test_util_uvarint_rejects),
         cmocka_unit_test(test_util_reader_sticky),
         cmocka_unit_test(test_util_buf_and_hex),
+        cmocka_unit_test(test_util_set_model),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,99 @@
+/* cli.h: what the fog subcommands share: option parsing, repository opening, error printing,
+ * output helpers and the progress line. Internal to src/cli.
+ */
+#ifndef FOG_CLI_H
+#define FOG_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "fog/store.h"
+#include "fog/util.h"
+
+/* Exit codes: 0 success, 1 the command failed, 2 the command line was wrong. */
+enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
+
+enum {
+    OPT_FLAG,  /* --name or -x; no value */
+    OPT_BOOL,  /* --name, --name=true, --name=false */
+    OPT_VALUE, /* --name V, --name=V, -x V */
+};
+typedef struct {
+    const char *name; /* long name without dashes */
+    char short_name;  /* 0 when none */
+    int kind;
+    const char *arg;  /* value placeholder for --help ("N", "DIR") */
+    const char *help;
+} cli_opt;
+
+#define CLI_MAX_OPTS 24
+#define CLI_MAX_POS 256
+typedef struct {
+    const cli_opt *opts;
+    size_t n_opts;
+    bool set[CLI_MAX_OPTS];
+    const char *value[CLI_MAX_OPTS]; /* OPT_VALUE text; OPT_BOOL "true"/"false" */
+    const char *pos[CLI_MAX_POS];
+    size_t n_pos;
+} cli_args;
+
+typedef struct {
+    const char *name;    /* "add", "pin add" */
+    const char *usage;   /* "[options] PATH..." */
+    const char *summary; /* one line */
+    const char *details; /* more lines for --help, or NULL */
+    const cli_opt *opts;
+    size_t n_opts;
+    int (*run)(const char *repo, cli_args *a);
+} cli_cmd;
+
+/* Parses argv (after the command words) against cmd's options. Prints the help and returns
+ * -1 for --help/-h (exit 0), prints an error and returns CLI_USAGE on a bad line, 0 otherwise. */
+int cli_parse(const cli_cmd *cmd, int argc, char **argv, cli_args *out);
+void cli_help(const cli_cmd *cmd, FILE *f);
+bool cli_has(const cli_args *a, const char *name);
+const char *cli_value(const cli_args *a, const char *name);
+/* OPT_BOOL value: def when absent. */
+bool cli_bool(const cli_args *a, const char *name, bool def);
+/* Parses an unsigned decimal option into *out; prints an error and returns CLI_USAGE on junk. */
+int cli_u64(const cli_args *a, const char *name, uint64_t *out);
+/* Checks the positional count; prints usage and returns CLI_USAGE when outside [min, max]. */
+int cli_need_pos(const cli_cmd *cmd, const cli_args *a, size_t min, size_t max);
+
+/* Prints "error: <detail of rc>" (the thread's detail line when set) and returns CLI_FAIL. */
+int cli_fail(int rc);
+/* Prints "error: <formatted>" and returns CLI_FAIL. */
+int cli_failf(const char *fmt, ...) FOG_PRINTF(1, 2);
+
+/* Opens the repository with a clear error on failure (printed); returns 0 or CLI_FAIL. */
+int cli_open(const char *repo, int mode, fog_store **out);
+
+/* Writes all bytes to fd 1; a closed pipe ends quietly (FOG_ERR_CANCELLED). */
+int cli_write_stdout(void *ctx, const uint8_t *p, size_t len);
+
+/* A progress line on stderr, shown only when stderr is a terminal and enabled. */
+typedef struct {
+    bool on;
+    uint64_t total; /* 0 when unknown */
+    uint64_t done;
+    fog_ms start_ms;
+    fog_ms last_ms;
+    const char *label;
+} cli_progress;
+void cli_progress_start(cli_progress *p, bool enabled, uint64_t total, const char *label);
+void cli_progress_update(cli_progress *p, uint64_t done);
+void cli_progress_end(cli_progress *p);
+fog_ms cli_now_ms(void);
+/* "1.5 MiB" into buf. */
+const char *cli_human_bytes(uint64_t n, char *buf, size_t cap);
+
+/* The command tables of each file. */
+extern const cli_cmd cli_cmd_init, cli_cmd_add, cli_cmd_cat, cli_cmd_get, cli_cmd_ls;
+extern const cli_cmd cli_cmd_pin_add, cli_cmd_pin_rm, cli_cmd_pin_ls, cli_cmd_gc;
+extern const cli_cmd cli_cmd_block_get, cli_cmd_block_put, cli_cmd_block_stat, cli_cmd_block_rm;
+extern const cli_cmd cli_cmd_car_export, cli_cmd_car_import, cli_cmd_cid_inspect;
+extern const cli_cmd cli_cmd_repo_stat, cli_cmd_repo_verify;
+
+#endif

@@ -1,0 +1,36 @@
+# lib.sh: helpers for the CLI tests. Each test sources it, gets a fresh temporary folder in $T
+# (removed on exit) and counts checks; `finish` prints "N passed, M failed" and sets the exit code.
+set -u
+FOG=${FOG_BIN:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build/fog}
+T=$(mktemp -d /tmp/fog-cli-test.XXXXXX)
+trap 'rm -rf "$T"' EXIT
+export FOG_PATH="$T/repo"
+PASS=0
+FAILS=0
+
+ok() { PASS=$((PASS + 1)); }
+bad() { FAILS=$((FAILS + 1)); echo "FAIL: $*" >&2; }
+
+# expect_ok DESC CMD...: the command succeeds.
+expect_ok() {
+  local desc=$1; shift
+  if "$@" >"$T/out" 2>"$T/err"; then ok; else bad "$desc (exit $?): $(head -c 400 "$T/err")"; fi
+}
+# expect_fail DESC PATTERN CMD...: the command fails with one error line matching PATTERN.
+expect_fail() {
+  local desc=$1 pat=$2; shift 2
+  if "$@" >"$T/out" 2>"$T/err"; then
+    bad "$desc: succeeded but should fail"
+  elif ! grep -qE "$pat" "$T/err"; then
+    bad "$desc: error did not match /$pat/: $(head -c 400 "$T/err")"
+  else
+    ok
+  fi
+}
+# same DESC A B: two strings are equal.
+same() { if [ "$2" = "$3" ]; then ok; else bad "$1: \"$2\" != \"$3\""; fi; }
+
+finish() {
+  echo "$PASS passed, $FAILS failed"
+  [ "$FAILS" -eq 0 ]
+}
