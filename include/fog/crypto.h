@@ -28,6 +28,10 @@ void fog_sha256_begin(fog_sha256_ctx *c);
 void fog_sha256_update(fog_sha256_ctx *c, const uint8_t *data, size_t len);
 void fog_sha256_end(fog_sha256_ctx *c, uint8_t out[FOG_SHA256_LEN]);
 
+/* SHA-512 (libcrypto) and BLAKE2b with a 32-byte output (libsodium), for CIDs made elsewhere. */
+void fog_sha512(const uint8_t *data, size_t len, uint8_t out[64]);
+void fog_blake2b_256(const uint8_t *data, size_t len, uint8_t out[32]);
+
 /* Cryptographically secure random bytes (libsodium). */
 void fog_random_bytes(void *out, size_t len);
 

@@ -35,6 +35,7 @@ const char *fog_mc_name(uint64_t code);
 
 #define FOG_IDENTITY_MAX 128 /* longest identity digest accepted (boxo verifcid) */
 #define FOG_DIGEST_MAX 128   /* longest digest of any hash */
+#define FOG_DIGEST_MIN 20    /* shortest non-identity digest fog verifies (boxo verifcid) */
 /* version + codec + hash code + length varints + digest */
 #define FOG_CID_MAX (1 + 9 + 9 + 9 + FOG_DIGEST_MAX)
 
@@ -50,7 +51,10 @@ typedef struct {
 void fog_mh_read(fog_reader *r, fog_mh *out);
 
 /* Multibase. Supported prefixes: 'b' base32 lower, 'B' base32 upper, 'z' base58btc,
- * 'f' base16 lower, 'F' base16 upper, 'k' base36 lower, 'm' base64, 'u' base64url. */
+ * 'f' base16 lower, 'F' base16 upper, 'k' base36 lower, 'K' base36 upper, 'm' base64,
+ * 'u' base64url. Base32/64 are unpadded RFC 4648; decoders reject padding, a dangling final
+ * character and non-zero leftover bits (FOG_ERR_PROTO). Base16, base32 and base36 decode either
+ * case whatever the prefix's case; base58btc and base64 are case-sensitive. */
 enum {
     FOG_BASE32 = 'b',
     FOG_BASE32_UPPER = 'B',
@@ -58,17 +62,24 @@ enum {
     FOG_BASE16 = 'f',
     FOG_BASE16_UPPER = 'F',
     FOG_BASE36 = 'k',
+    FOG_BASE36_UPPER = 'K',
     FOG_BASE64 = 'm',
     FOG_BASE64URL = 'u',
 };
+/* Base58btc and base36 are big-number conversions, O(n^2): they refuse more than this many
+ * significant bytes (after leading zero bytes) to encode, and more than twice as many
+ * significant characters to decode, with FOG_ERR_LIMIT. CIDs and peer IDs are far smaller. */
+#define FOG_BASEX_MAX 4096
 /* Encodes data with the prefix character first, into out (NUL-terminated). Returns the string
- * length, FOG_ERR_LIMIT if cap is too small, FOG_ERR_UNSUPPORTED for an unknown base. */
+ * length, FOG_ERR_LIMIT if cap is too small (or see FOG_BASEX_MAX), FOG_ERR_UNSUPPORTED for an
+ * unknown base. data is borrowed for the call. */
 int fog_multibase_encode(int base, const uint8_t *data, size_t len, char *out, size_t cap);
 /* The same without the prefix character (a CIDv0 or peer ID is bare base58btc). */
 int fog_base_encode(int base, const uint8_t *data, size_t len, char *out, size_t cap);
 /* Decodes a multibase string (prefix first) into out. Returns the byte count; FOG_ERR_PROTO on a
- * bad character, FOG_ERR_UNSUPPORTED for an unknown prefix, FOG_ERR_LIMIT when out is too small.
- * base_out (may be NULL) receives the prefix. Base32 and base36 accept either case. */
+ * bad character or an empty string, FOG_ERR_UNSUPPORTED for an unknown prefix, FOG_ERR_LIMIT when
+ * out is too small (or see FOG_BASEX_MAX). base_out (may be NULL) receives the prefix on success.
+ * Base16, base32 and base36 accept either case. out's content is unspecified after an error. */
 int fog_multibase_decode(const char *in, size_t in_len, uint8_t *out, size_t cap, int *base_out);
 int fog_base_decode(int base, const char *in, size_t in_len, uint8_t *out, size_t cap);
 
@@ -83,22 +94,26 @@ typedef struct {
     uint8_t bytes[FOG_CID_MAX];
 } fog_cid;
 
-/* Longest text form fog writes (base32 of FOG_CID_MAX bytes, with prefix and NUL). */
-#define FOG_CID_STR_MAX 300
+/* Longest text form fog writes (base16 of FOG_CID_MAX bytes, with prefix and NUL: 314). */
+#define FOG_CID_STR_MAX 320
 
 /* Parses exactly len bytes as a binary CID (v0 when it is a 34-byte sha2-256 multihash starting
  * 0x12 0x20). FOG_ERR_PROTO (bad form, unknown version, trailing bytes), FOG_ERR_TRUNCATED,
  * FOG_ERR_LIMIT (digest too long). */
 FOG_NODISCARD int fog_cid_from_bytes(fog_cid *out, const uint8_t *p, size_t len);
 /* Reads one binary CID from a stream of bytes (a CAR section, a dag-pb link), leaving r after it.
- * Errors on r->err. */
+ * Errors on r->err; out is unchanged on failure. A stream starting 0x12 0x20 is read as a CIDv0
+ * (34 bytes). fog_cid_from_bytes sets a detail line; fog_cid_read does not. */
 void fog_cid_read(fog_reader *r, fog_cid *out);
 /* Parses a text CID: 46 characters starting "Qm" is v0 base58btc; otherwise a multibase
- * string of a CIDv1. Errors as fog_cid_from_bytes plus FOG_ERR_UNSUPPORTED (unknown base);
- * every error sets a detail line naming the input. */
+ * string of a CIDv1. Like go-cid and js-multiformats, a multibase string whose bytes are a CIDv0
+ * ("f1220...") parses as that CIDv0 (fog_cid_format then writes it as "Qm..."). Strings longer
+ * than FOG_CID_STR_MAX are FOG_ERR_LIMIT. Errors as fog_cid_from_bytes plus FOG_ERR_UNSUPPORTED
+ * (unknown base); every error sets a detail line `invalid CID "<input>": <reason>`. */
 FOG_NODISCARD int fog_cid_parse(fog_cid *out, const char *s);
 /* Text form: v0 as bare base58btc, v1 with the given multibase (0 means base32 lower). Writes
- * into out (cap at least FOG_CID_STR_MAX is always enough) and returns the length. */
+ * into out (cap at least FOG_CID_STR_MAX is always enough) and returns the length;
+ * FOG_ERR_INVALID for a v0 with a base other than 0 or 'z', FOG_ERR_LIMIT, FOG_ERR_UNSUPPORTED. */
 int fog_cid_format(const fog_cid *c, int base, char *out, size_t cap);
 /* Convenience for logs and messages: a static per-thread buffer, valid until the next call. */
 const char *fog_cid_str(const fog_cid *c);
@@ -107,11 +122,13 @@ const char *fog_cid_str(const fog_cid *c);
  * (FOG_ERR_INVALID otherwise). */
 FOG_NODISCARD int fog_cid_make(fog_cid *out, uint64_t version, uint64_t codec, uint64_t mh_code,
                                const uint8_t *digest, size_t digest_len);
-/* The CID of a block: sha2-256 of data (or identity when mh_code is FOG_MC_IDENTITY). */
+/* The CID of a block: mh_code FOG_MC_SHA2_256, FOG_MC_SHA2_512 or FOG_MC_IDENTITY (which copies
+ * data: FOG_ERR_LIMIT past FOG_IDENTITY_MAX); FOG_ERR_UNSUPPORTED for other hashes. */
 FOG_NODISCARD int fog_cid_of(fog_cid *out, uint64_t version, uint64_t codec, uint64_t mh_code,
                              const uint8_t *data, size_t len);
-/* 0 when data hashes to c's multihash; FOG_ERR_HASH_MISMATCH when not; FOG_ERR_UNSUPPORTED when
- * fog cannot compute c's hash function. */
+/* 0 when data hashes to c's multihash (a truncated digest is compared with the same-length prefix
+ * of the hash); FOG_ERR_HASH_MISMATCH when not; FOG_ERR_UNSUPPORTED when fog cannot compute c's
+ * hash function (it computes sha2-256, sha2-512 and identity). Both set a detail line. */
 FOG_NODISCARD int fog_cid_verify(const fog_cid *c, const uint8_t *data, size_t len);
 
 /* The multihash bytes of c (borrowed from c). Blocks are keyed by this in the store. */

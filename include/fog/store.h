@@ -1,16 +1,18 @@
 /* store.h: the repository: one directory with an identity, a config file and an LMDB environment.
  * Layout of a repository DIR:
- *   DIR/config      JSON (jansson): Identity {PeerID, PrivKey (base64 libp2p PrivateKey pb)},
- *                   Datastore {MapSizeBytes}, Import {CidProfile}; mode 0600
+ *   DIR/config      JSON (jansson): Identity {PeerID, PrivKey (standard base64 with padding, as
+ *                   kubo writes it, of the libp2p PrivateKey pb 08 01 12 40 seed||pub)},
+ *                   Datastore {Type "lmdb", MapSizeBytes}, Import {CidProfile}, Version;
+ *                   mode 0600, replaced atomically (tmp file, fsync, rename, fsync DIR)
  *   DIR/repo.lock   flock(2) target: shared for readers, exclusive for writers
  *   DIR/blocks/     the LMDB environment (data.mdb, lock.mdb)
  * LMDB sub-databases: "blocks" (multihash bytes -> block bytes), "pins" (CID bytes -> kind),
- * "meta" (small counters and versions).
+ * "meta" ("version" of the key layout, "content_bytes" kept in the same transactions as blocks).
  * Blocks are keyed by multihash, not CID, so a block asked for by its v0 and its v1 name is one
  * entry (PROTOCOLS.md 1.4). Crash safety comes from LMDB transactions: a put or pin is
  * acknowledged (its call returns 0) only after the transaction that holds it committed durably.
- * Threads: a fog_store may be used from one thread at a time; readers of one process share the
- * environment. Between processes, writers exclude each other through repo.lock.
+ * Threads: a fog_store may be used from one thread at a time, except that views (read
+ * transactions, MDB_NOTLS) may be used and ended on other threads meanwhile. Between processes, writers exclude each other through repo.lock.
  */
 #ifndef FOG_STORE_H
 #define FOG_STORE_H
@@ -27,9 +29,11 @@ typedef struct fog_store fog_store;
 /* Default repository path: $FOG_PATH, else $HOME/.fog. Returns a static string or NULL. */
 const char *fog_repo_default_path(void);
 
-/* Creates a repository at dir (created if missing, must be empty of fog files): a new Ed25519
- * identity, the config file, the LMDB environment. FOG_ERR_EXISTS if dir already holds a
- * repository, FOG_ERR_IO otherwise (detail line set). peer_id_out (may be NULL, at least 64
+/* Creates a repository at dir (created with its parents if missing, mode 0700): a new Ed25519
+ * identity, the LMDB environment, then the config file last (its presence marks a complete
+ * repository, so an init killed half-way can simply be run again). FOG_ERR_EXISTS if dir
+ * already holds a config, FOG_ERR_LOCKED if another process holds repo.lock, FOG_ERR_STORE for
+ * LMDB failures, FOG_ERR_IO otherwise (detail line set). peer_id_out (may be NULL, at least 64
  * bytes) receives the peer ID text. */
 FOG_NODISCARD int fog_repo_init(const char *dir, char *peer_id_out, size_t peer_id_cap);
 
@@ -38,19 +42,34 @@ enum {
     FOG_STORE_WRITE = 1, /* exclusive lock: the only process with the repository open */
 };
 /* Opens the repository at dir. FOG_ERR_NO_REPO when dir holds none, FOG_ERR_LOCKED when another
- * process holds a conflicting lock (never waits), FOG_ERR_STORE for LMDB failures; each sets a
- * detail line naming dir. *out is given to the caller: fog_store_close frees it. */
+ * process holds a conflicting lock (never waits), FOG_ERR_STORE for LMDB failures or a damaged
+ * config (e.g. a PeerID that is not the key's), FOG_ERR_UNSUPPORTED for a newer store version;
+ * each sets a detail line naming dir. *out is given to the caller: fog_store_close frees it.
+ * A second open of the same repository in one process conflicts like another process would
+ * (flock belongs to the open file description); keep one handle per repository and process
+ * (LMDB's own caveat, too). A FOG_STORE_WRITE open also fixes glibc's M_MMAP_THRESHOLD (4 MiB)
+ * and M_TRIM_THRESHOLD (32 MiB) for the process: LMDB mallocs and frees a write transaction's
+ * pages, and heap trimming after every batch commit halved import throughput (repo.c). */
 FOG_NODISCARD int fog_store_open(fog_store **out, const char *dir, int mode);
 void fog_store_close(fog_store *s); /* NULL is a no-op */
 const char *fog_store_path(const fog_store *s);
 
 /* Peer ID text of the repository's identity (borrowed, valid until close). */
 const char *fog_store_peer_id(const fog_store *s);
+/* Copies the identity's Ed25519 secret (seed || public, 64 bytes) into secret_out; the caller
+ * wipes it with fog_memzero when done. */
+void fog_store_identity_secret(const fog_store *s, uint8_t secret_out[64]);
 
 /* Single-block operations, each its own transaction. put stores data under c's multihash after
- * checking that data hashes to it (FOG_ERR_HASH_MISMATCH); a block already present is left as
- * is. get copies the bytes into out (appended). has returns 1 or 0 (or an error). delete returns
- * FOG_ERR_NOT_FOUND if absent. size_out receives the block's length. */
+ * checking that data hashes to it (FOG_ERR_HASH_MISMATCH; FOG_ERR_UNSUPPORTED for a hash fog
+ * cannot compute); a block already present is left as is; it returns after a durable commit.
+ * get copies the bytes into out (appended). has returns 1 or 0 (or an error). delete returns
+ * FOG_ERR_NOT_FOUND if absent. size_out receives the block's length. get and size return
+ * FOG_ERR_NOT_FOUND (detail line naming the CID) when absent.
+ * A CID with the identity multihash holds its data in its digest: put only verifies, nothing is
+ * stored, get/size/has answer from the CID, delete is a no-op returning 0.
+ * Writes on a FOG_STORE_READ handle, or while a batch is open on s, return FOG_ERR_INVALID.
+ * LMDB failures: FOG_ERR_STORE_FULL (map or disk full), FOG_ERR_STORE, FOG_ERR_NOMEM. */
 FOG_NODISCARD int fog_store_put(fog_store *s, const fog_cid *c, const uint8_t *data, size_t len);
 FOG_NODISCARD int fog_store_get(fog_store *s, const fog_cid *c, fog_buf *out);
 FOG_NODISCARD int fog_store_has(fog_store *s, const fog_cid *c);
@@ -58,7 +77,9 @@ FOG_NODISCARD int fog_store_delete(fog_store *s, const fog_cid *c);
 FOG_NODISCARD int fog_store_size(fog_store *s, const fog_cid *c, size_t *size_out);
 
 /* A read view: a consistent snapshot; blocks are lent straight from the memory map, valid until
- * fog_store_view_end. One view per thread at a time. */
+ * fog_store_view_end (for an identity CID the slice points into c itself, valid as long as c).
+ * One view per thread at a time; a view may be ended on another thread than the one that began
+ * it (MDB_NOTLS). A long-lived view keeps the pages it sees from being reused. */
 typedef struct fog_store_view fog_store_view;
 FOG_NODISCARD int fog_store_view_begin(fog_store *s, fog_store_view **out);
 /* FOG_ERR_NOT_FOUND (with a detail line naming the CID) when the block is absent. */
@@ -78,6 +99,9 @@ FOG_NODISCARD int fog_store_batch_begin(fog_store *s, fog_store_batch **out);
 FOG_NODISCARD int fog_store_batch_put(fog_store_batch *b, const fog_cid *c, const uint8_t *data,
                                       size_t len);
 FOG_NODISCARD int fog_store_batch_pin(fog_store_batch *b, const fog_cid *c, int kind);
+/* While a batch is open, other writes on s (put, delete, pins, gc, another batch) return
+ * FOG_ERR_INVALID; reads and views work. After a failure the batch is dead: every call returns
+ * that first error, and commit returns it and frees b. batch_pin keeps the pin in memory. */
 /* Commits durably and frees b (also on failure). */
 FOG_NODISCARD int fog_store_batch_commit(fog_store_batch *b);
 void fog_store_batch_abort(fog_store_batch *b); /* NULL is a no-op; frees b */
@@ -86,23 +110,32 @@ void fog_store_batch_abort(fog_store_batch *b); /* NULL is a no-op; frees b */
  * Pins are keyed by the CID as given, except that a v0 CID is stored as its v1 form, so
  * `pin rm` of either text form finds it. */
 enum { FOG_PIN_DIRECT = 1, FOG_PIN_RECURSIVE = 2 };
+/* Adding a recursive pin over a direct one upgrades it; adding a direct pin over a recursive
+ * one is refused with FOG_ERR_EXISTS (remove the recursive pin first, as in kubo); adding the
+ * same pin again is a no-op. The block need not be present (fetching is the caller's job). */
 FOG_NODISCARD int fog_store_pin_add(fog_store *s, const fog_cid *c, int kind);
 /* FOG_ERR_NOT_FOUND if c is not pinned. */
 FOG_NODISCARD int fog_store_pin_rm(fog_store *s, const fog_cid *c);
 /* kind_out receives FOG_PIN_DIRECT, FOG_PIN_RECURSIVE or 0 (not pinned). */
 FOG_NODISCARD int fog_store_pin_get(fog_store *s, const fog_cid *c, int *kind_out);
-/* Calls fn for every pin (in key order); a non-zero return from fn stops and is returned. */
+/* Calls fn for every pin (in key order; v0 pins appear in their v1 form; c is valid for the
+ * call only); a non-zero return from fn stops and is returned. */
 typedef int (*fog_pin_fn)(void *ctx, const fog_cid *c, int kind);
 FOG_NODISCARD int fog_store_pin_list(fog_store *s, fog_pin_fn fn, void *ctx);
 
-/* Calls fn for every stored block (multihash key, block bytes lent for the call only). */
+/* Calls fn for every stored block (multihash key, block bytes lent for the call only), in key
+ * order, inside one read transaction; a non-zero return from fn stops and is returned. */
 typedef int (*fog_block_fn)(void *ctx, fog_slice mh, fog_slice data);
 FOG_NODISCARD int fog_store_each_block(fog_store *s, fog_block_fn fn, void *ctx);
 
 /* Garbage collection: marks every block reachable from a pin (following links through
  * links_fn, which calls emit for each CID a block links to; the dag layer supplies
- * fog_dag_links) and deletes every unmarked block, in one write transaction. A missing block
- * under a recursive pin is not an error for gc (repo verify reports it). */
+ * fog_dag_links) and deletes every unmarked block, in one write transaction, committed durably.
+ * A missing block under a recursive pin is not an error for gc (repo verify reports it). Raw
+ * (0x55) blocks are never read or passed to links_fn: they have no links. An error from links_fn
+ * (or from emit: FOG_ERR_NOMEM) stops gc with nothing deleted and is returned with a detail
+ * line naming the block. Mark memory is about 2 x (key + 17) bytes per reachable block.
+ * stats_out may be NULL. */
 typedef int (*fog_cid_fn)(void *ctx, const fog_cid *c);
 typedef int (*fog_links_fn)(const fog_cid *c, fog_slice data, fog_cid_fn emit, void *emit_ctx);
 typedef struct {
@@ -115,7 +148,7 @@ FOG_NODISCARD int fog_store_gc(fog_store *s, fog_links_fn links_fn, fog_gc_stats
 typedef struct {
     uint64_t blocks;        /* number of stored blocks */
     uint64_t content_bytes; /* sum of their lengths */
-    uint64_t repo_bytes;    /* bytes the repository takes on disk (files under DIR) */
+    uint64_t repo_bytes;    /* disk usage of the files under DIR (st_blocks * 512, like du) */
     uint64_t pins;
 } fog_repo_stat;
 FOG_NODISCARD int fog_store_stat(fog_store *s, fog_repo_stat *out);

@@ -25,6 +25,16 @@ void fog_sha256(const uint8_t *data, size_t len, uint8_t out[FOG_SHA256_LEN])
     SHA256(data, len, out);
 }
 
+void fog_sha512(const uint8_t *data, size_t len, uint8_t out[64])
+{
+    SHA512(data, len, out);
+}
+
+void fog_blake2b_256(const uint8_t *data, size_t len, uint8_t out[32])
+{
+    crypto_generichash(out, 32, data, len, NULL, 0);
+}
+
 void fog_sha256_begin(fog_sha256_ctx *c)
 {
     SHA256_Init((SHA256_CTX *)(void *)c);
