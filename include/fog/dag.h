@@ -35,8 +35,12 @@ typedef struct {
 } fog_pbnode;
 
 /* Decodes a dag-pb block. On success *out owns its links array (fog_pbnode_clear) and borrows
- * every name and the data from p. FOG_ERR_PROTO (non-canonical or malformed, detail line says
- * what), FOG_ERR_TRUNCATED, FOG_ERR_NOMEM. On failure *out is left empty. */
+ * every name and the data from p. Accepts Links then Data (canonical) and Data then Links
+ * (legacy); refuses Links split around Data, a second Data, unknown fields or wire types, PBLink
+ * fields repeated or out of order (Hash, Name, Tsize), a link without Hash or whose Hash is not
+ * a valid CID. has_name/has_tsize keep whether the field was present (an absent Name and an
+ * empty one are different bytes). Links are not sorted. FOG_ERR_PROTO (detail line says what),
+ * FOG_ERR_TRUNCATED, FOG_ERR_NOMEM. On failure *out is left empty. */
 FOG_NODISCARD int fog_pbnode_decode(fog_pbnode *out, const uint8_t *p, size_t len);
 void fog_pbnode_clear(fog_pbnode *n);
 /* Appends the canonical encoding of n to out, links in the order given (the caller sorts). */
@@ -71,13 +75,27 @@ typedef struct {
     uint32_t mtime_nsec;
 } fog_unixfs;
 
+/* Decodes a UnixFS Data message as boxo does: Type is required; blocksizes may be unpacked or
+ * packed; unknown fields of wire types 0, 1, 2, 5 are skipped; groups, wire types 6/7 and known
+ * fields of the wrong wire type are refused; a repeated field keeps its last value (repeated
+ * mtime messages merge); mode keeps the low 32 bits; mtime needs Seconds. Type is not checked
+ * against the enum (the exporter refuses types above FOG_UNIXFS_HAMT). data borrows from p; on
+ * success out->blocksizes is given (fog_unixfs_clear). FOG_ERR_PROTO, FOG_ERR_TRUNCATED,
+ * FOG_ERR_NOMEM; on failure *out is left empty. */
 FOG_NODISCARD int fog_unixfs_decode(fog_unixfs *out, const uint8_t *p, size_t len);
 void fog_unixfs_clear(fog_unixfs *u);
 /* Appends the encoding (fields in number order, blocksizes unpacked) to out. */
 FOG_NODISCARD int fog_unixfs_encode(const fog_unixfs *u, fog_buf *out);
 
-/* Calls emit for every CID the block links to, by c's codec: dag-pb links, DAG-CBOR tag-42
- * links, none for raw and identity. FOG_ERR_UNSUPPORTED for a codec fog cannot read. */
+/* Calls emit for every CID the block links to, by c's codec: dag-pb links in block order,
+ * DAG-CBOR tag-42 links in document order (read leniently, as go-ipld-prime and @ipld/dag-cbor
+ * decode: non-canonical forms pass, duplicate keys, indefinite lengths and other tags do not),
+ * none for raw. The block is validated whole before the first emit, so a malformed block
+ * (FOG_ERR_PROTO, FOG_ERR_TRUNCATED, FOG_ERR_LIMIT for DAG-CBOR nested deeper than 256) reports
+ * no link. When c uses the identity hash its block is the digest inside c, which is read
+ * instead of data (so an inlined dag-pb or DAG-CBOR node still reports its links). A non-zero
+ * return from emit stops the walk and is returned. FOG_ERR_UNSUPPORTED for a codec fog cannot
+ * read (dag-json, ...). */
 FOG_NODISCARD int fog_dag_links(const fog_cid *c, fog_slice data, fog_cid_fn emit,
                                 void *emit_ctx);
 
@@ -87,6 +105,10 @@ FOG_NODISCARD int fog_dag_links(const fog_cid *c, fog_slice data, fog_cid_fn emi
 typedef struct {
     int (*get)(void *ctx, const fog_cid *c, fog_slice *out);
     void *ctx;
+    /* true when every block the source lends was checked against its CID as it entered (the
+     * store: DESIGN.md "nothing unverified reaches the store"); the exporter then does not hash
+     * blocks again. false (the zero value): the exporter verifies each block before use. */
+    bool trusted;
 } fog_blocksource;
 
 /* A byte consumer (stdout, a file): 0 or a negative fog_err, which stops the writer. */

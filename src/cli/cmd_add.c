@@ -25,6 +25,7 @@ static const cli_opt add_opts[] = {
     {"raw-leaves", 0, OPT_BOOL, NULL, "leaves as raw blocks"},
     {"chunker", 0, OPT_VALUE, "C", "size-N, rabin, rabin-MIN-AVG-MAX or buzhash"},
     {"max-links", 0, OPT_VALUE, "N", "links per file node"},
+    {"hidden", 'H', OPT_FLAG, NULL, "include files and folders whose names start with ."},
     {"threads", 0, OPT_VALUE, "N", "hashing threads (default: one per core)"},
 };
 
@@ -49,6 +50,7 @@ static int build_opts(cli_args *a, fog_import_opts *o)
         o->raw_leaves = n == 1;
     }
     o->raw_leaves = cli_bool(a, "raw-leaves", o->raw_leaves);
+    o->include_hidden = cli_has(a, "hidden");
     if (cli_has(a, "chunker") && (rc = fog_import_set_chunker(o, cli_value(a, "chunker"))) < 0) {
         return cli_fail(rc);
     }
