@@ -8,7 +8,9 @@ cd "$(dirname "$0")/.."
 pkgs=(build-essential cmake pkg-config libuv1-dev libsodium-dev libssl-dev liblmdb-dev
       libprotobuf-c-dev protobuf-c-compiler libh2o-dev libjansson-dev libqrencode-dev)
 if [ "${1:-}" = "--test" ] || [ "${1:-}" = "--fuzz" ]; then
-  pkgs+=(libcmocka-dev clang libclang-rt-14-dev npm openssl lmdb-utils procps)
+  pkgs+=(libcmocka-dev clang libclang-rt-14-dev openssl procps time util-linux)
+  # A machine may have node and npm from elsewhere (Debian's npm would conflict with them).
+  command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 fi
 
 missing=()
