@@ -15,11 +15,11 @@ test-deps:
 
 build: deps
 	@cmake -S . -B build $(CMAKE_FLAGS) >/dev/null
-	@cmake --build build -j$(JOBS)
+	@cmake --build build -j$(JOBS) -- --no-print-directory
 
 asan: deps
 	@cmake -S . -B build-asan -DFOG_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-	@cmake --build build-asan -j$(JOBS)
+	@cmake --build build-asan -j$(JOBS) -- --no-print-directory
 
 run: build
 	@scripts/run.sh

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "fog/mf.h"
 #include "fog/store.h"
 #include "fog/util.h"
 
@@ -69,6 +70,14 @@ int cli_failf(const char *fmt, ...) FOG_PRINTF(1, 2);
 
 /* Opens the repository with a clear error on failure (printed); returns 0 or CLI_FAIL. */
 int cli_open(const char *repo, int mode, fog_store **out);
+
+/* Parses "CID" or "/ipfs/CID"; prints the error and returns CLI_FAIL when it is not a CID. */
+int cli_parse_cid(const char *arg, fog_cid *out);
+/* For commands that act on a list of CIDs (pin add, pin rm, block rm): checks there is at
+ * least one, opens the repository for writing, and calls fn for each CID in order, stopping at
+ * the first failure (fn prints its own error and returns CLI_FAIL). */
+typedef int (*cli_cid_fn)(fog_store *s, const fog_cid *c, const char *arg, cli_args *a);
+int cli_each_cid(const cli_cmd *cmd, const char *repo, cli_args *a, cli_cid_fn fn);
 
 /* Writes all bytes to fd 1; a closed pipe ends quietly (FOG_ERR_CANCELLED). */
 int cli_write_stdout(void *ctx, const uint8_t *p, size_t len);

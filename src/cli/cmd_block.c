@@ -9,20 +9,11 @@
 #include "fog/dag.h"
 #include "fog/mf.h"
 
-static int parse_cid_arg(const char *s, fog_cid *c)
-{
-    if (strncmp(s, "/ipfs/", 6) == 0) {
-        s += 6;
-    }
-    int rc = fog_cid_parse(c, s);
-    return rc < 0 ? cli_fail(rc) : 0;
-}
-
 static int run_block_get(const char *repo, cli_args *a)
 {
     int rc = cli_need_pos(&cli_cmd_block_get, a, 1, 1);
     fog_cid c;
-    if (rc != 0 || (rc = parse_cid_arg(a->pos[0], &c)) != 0) {
+    if (rc != 0 || (rc = cli_parse_cid(a->pos[0], &c)) != 0) {
         return rc;
     }
     fog_store *s;
@@ -158,7 +149,7 @@ static int run_block_stat(const char *repo, cli_args *a)
 {
     int rc = cli_need_pos(&cli_cmd_block_stat, a, 1, 1);
     fog_cid c;
-    if (rc != 0 || (rc = parse_cid_arg(a->pos[0], &c)) != 0) {
+    if (rc != 0 || (rc = cli_parse_cid(a->pos[0], &c)) != 0) {
         return rc;
     }
     fog_store *s;
@@ -177,35 +168,30 @@ static int run_block_stat(const char *repo, cli_args *a)
 const cli_cmd cli_cmd_block_stat = {"block stat", "CID", "a block's CID and size", NULL, NULL, 0,
                                     run_block_stat};
 
+static int block_rm_one(fog_store *s, const fog_cid *c, const char *arg, cli_args *a)
+{
+    (void)a;
+    int kind = 0;
+    int rc = fog_store_pin_get(s, c, &kind);
+    if (rc == 0 && kind != 0) {
+        return cli_failf("%s is pinned: unpin it first (fog pin rm)", arg);
+    }
+    if (rc == 0) {
+        rc = fog_store_delete(s, c);
+    }
+    if (rc == FOG_ERR_NOT_FOUND) {
+        return cli_failf("block %s is not in the repository", arg);
+    }
+    if (rc < 0) {
+        return cli_fail(rc);
+    }
+    printf("removed %s\n", fog_cid_str(c));
+    return CLI_OK;
+}
+
 static int run_block_rm(const char *repo, cli_args *a)
 {
-    int rc = cli_need_pos(&cli_cmd_block_rm, a, 1, CLI_MAX_POS);
-    if (rc != 0) {
-        return rc;
-    }
-    fog_store *s;
-    if (cli_open(repo, FOG_STORE_WRITE, &s) != 0) {
-        return CLI_FAIL;
-    }
-    int ret = CLI_OK;
-    for (size_t i = 0; i < a->n_pos && ret == CLI_OK; i++) {
-        fog_cid c;
-        int kind = 0;
-        if ((ret = parse_cid_arg(a->pos[i], &c)) != 0) {
-            break;
-        }
-        if ((rc = fog_store_pin_get(s, &c, &kind)) == 0 && kind != 0) {
-            ret = cli_failf("%s is pinned: unpin it first (fog pin rm)", a->pos[i]);
-        } else if (rc < 0 || (rc = fog_store_delete(s, &c)) < 0) {
-            ret = rc == FOG_ERR_NOT_FOUND ? cli_failf("block %s is not in the repository",
-                                                      a->pos[i])
-                                          : cli_fail(rc);
-        } else {
-            printf("removed %s\n", fog_cid_str(&c));
-        }
-    }
-    fog_store_close(s);
-    return ret;
+    return cli_each_cid(&cli_cmd_block_rm, repo, a, block_rm_one);
 }
 const cli_cmd cli_cmd_block_rm = {"block rm", "CID...", "delete blocks (refused while pinned)",
                                   NULL, NULL, 0, run_block_rm};
@@ -223,7 +209,7 @@ static int run_cid_inspect(const char *repo, cli_args *a)
     (void)repo;
     int rc = cli_need_pos(&cli_cmd_cid_inspect, a, 1, 1);
     fog_cid c;
-    if (rc != 0 || (rc = parse_cid_arg(a->pos[0], &c)) != 0) {
+    if (rc != 0 || (rc = cli_parse_cid(a->pos[0], &c)) != 0) {
         return rc;
     }
     const char *codec = fog_mc_name(c.codec);

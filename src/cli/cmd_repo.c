@@ -51,51 +51,30 @@ static const cli_opt gc_opts[] = {{"quiet", 'q', OPT_FLAG, NULL, "print nothing 
 const cli_cmd cli_cmd_gc = {"gc", "[options]", "remove every block that no pin reaches", NULL,
                             gc_opts, 1, run_gc};
 
-static int parse_cids(cli_args *a, size_t i, fog_cid *c)
+static int pin_add_one(fog_store *s, const fog_cid *c, const char *arg, cli_args *a)
 {
-    const char *s = a->pos[i];
-    if (strncmp(s, "/ipfs/", 6) == 0) {
-        s += 6;
+    (void)arg;
+    bool recursive = cli_bool(a, "recursive", true);
+    fog_store_view *v = NULL;
+    fog_slice block;
+    int rc = fog_store_view_begin(s, &v);
+    if (rc == 0) {
+        rc = recursive ? cli_walk(v, c, NULL, NULL) : fog_store_view_get(v, c, &block);
     }
-    int rc = fog_cid_parse(c, s);
-    return rc < 0 ? cli_fail(rc) : 0;
+    fog_store_view_end(v);
+    if (rc == 0) {
+        rc = fog_store_pin_add(s, c, recursive ? FOG_PIN_RECURSIVE : FOG_PIN_DIRECT);
+    }
+    if (rc < 0) {
+        return cli_fail(rc);
+    }
+    printf("pinned %s %s\n", fog_cid_str(c), recursive ? "recursively" : "directly");
+    return CLI_OK;
 }
 
 static int run_pin_add(const char *repo, cli_args *a)
 {
-    int rc = cli_need_pos(&cli_cmd_pin_add, a, 1, CLI_MAX_POS);
-    if (rc != 0) {
-        return rc;
-    }
-    bool recursive = cli_bool(a, "recursive", true);
-    fog_store *s;
-    if (cli_open(repo, FOG_STORE_WRITE, &s) != 0) {
-        return CLI_FAIL;
-    }
-    int ret = CLI_OK;
-    for (size_t i = 0; i < a->n_pos && ret == CLI_OK; i++) {
-        fog_cid c;
-        if ((ret = parse_cids(a, i, &c)) != 0) {
-            break;
-        }
-        fog_store_view *v = NULL;
-        rc = fog_store_view_begin(s, &v);
-        if (rc == 0) {
-            rc = recursive ? cli_walk(v, &c, NULL, NULL) : fog_store_view_get(v, &c,
-                                                                             &(fog_slice){0});
-        }
-        fog_store_view_end(v);
-        if (rc == 0) {
-            rc = fog_store_pin_add(s, &c, recursive ? FOG_PIN_RECURSIVE : FOG_PIN_DIRECT);
-        }
-        if (rc < 0) {
-            ret = cli_fail(rc);
-        } else {
-            printf("pinned %s %s\n", fog_cid_str(&c), recursive ? "recursively" : "directly");
-        }
-    }
-    fog_store_close(s);
-    return ret;
+    return cli_each_cid(&cli_cmd_pin_add, repo, a, pin_add_one);
 }
 static const cli_opt pin_add_opts[] = {
     {"recursive", 'r', OPT_BOOL, NULL, "pin the whole DAG (default true); =false pins one block"},
@@ -105,33 +84,23 @@ const cli_cmd cli_cmd_pin_add = {"pin add", "[options] CID...",
                                  "A recursive pin needs every block of the DAG in the repository.",
                                  pin_add_opts, 1, run_pin_add};
 
+static int pin_rm_one(fog_store *s, const fog_cid *c, const char *arg, cli_args *a)
+{
+    (void)a;
+    int rc = fog_store_pin_rm(s, c);
+    if (rc == FOG_ERR_NOT_FOUND) {
+        return cli_failf("%s is not pinned", arg);
+    }
+    if (rc < 0) {
+        return cli_fail(rc);
+    }
+    printf("unpinned %s\n", fog_cid_str(c));
+    return CLI_OK;
+}
+
 static int run_pin_rm(const char *repo, cli_args *a)
 {
-    int rc = cli_need_pos(&cli_cmd_pin_rm, a, 1, CLI_MAX_POS);
-    if (rc != 0) {
-        return rc;
-    }
-    fog_store *s;
-    if (cli_open(repo, FOG_STORE_WRITE, &s) != 0) {
-        return CLI_FAIL;
-    }
-    int ret = CLI_OK;
-    for (size_t i = 0; i < a->n_pos && ret == CLI_OK; i++) {
-        fog_cid c;
-        if ((ret = parse_cids(a, i, &c)) != 0) {
-            break;
-        }
-        rc = fog_store_pin_rm(s, &c);
-        if (rc == FOG_ERR_NOT_FOUND) {
-            ret = cli_failf("%s is not pinned", a->pos[i]);
-        } else if (rc < 0) {
-            ret = cli_fail(rc);
-        } else {
-            printf("unpinned %s\n", fog_cid_str(&c));
-        }
-    }
-    fog_store_close(s);
-    return ret;
+    return cli_each_cid(&cli_cmd_pin_rm, repo, a, pin_rm_one);
 }
 const cli_cmd cli_cmd_pin_rm = {"pin rm", "CID...", "remove pins (gc may then remove the blocks)",
                                 NULL, NULL, 0, run_pin_rm};

@@ -33,6 +33,36 @@ int cli_open(const char *repo, int mode, fog_store **out)
     return rc < 0 ? cli_fail(rc) : 0;
 }
 
+int cli_parse_cid(const char *arg, fog_cid *out)
+{
+    if (strncmp(arg, "/ipfs/", 6) == 0) {
+        arg += 6;
+    }
+    int rc = fog_cid_parse(out, arg);
+    return rc < 0 ? cli_fail(rc) : 0;
+}
+
+int cli_each_cid(const cli_cmd *cmd, const char *repo, cli_args *a, cli_cid_fn fn)
+{
+    int rc = cli_need_pos(cmd, a, 1, CLI_MAX_POS);
+    if (rc != 0) {
+        return rc;
+    }
+    fog_store *s;
+    if (cli_open(repo, FOG_STORE_WRITE, &s) != 0) {
+        return CLI_FAIL;
+    }
+    for (size_t i = 0; i < a->n_pos && rc == CLI_OK; i++) {
+        fog_cid c;
+        rc = cli_parse_cid(a->pos[i], &c);
+        if (rc == CLI_OK) {
+            rc = fn(s, &c, a->pos[i], a);
+        }
+    }
+    fog_store_close(s);
+    return rc;
+}
+
 int cli_write_stdout(void *ctx, const uint8_t *p, size_t len)
 {
     (void)ctx;
