@@ -10,17 +10,9 @@
 #include <string.h>
 
 #include "dag/internal.h"
-
-#define CHECK(x)                                                                                   \
-    do {                                                                                           \
-        if (!(x)) {                                                                                \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
+#include "fuzzlib.h"
 
 #define MAX_CUTS 4096
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void parse_case(const uint8_t *p, size_t n)
 {

@@ -9,15 +9,7 @@
 #include <string.h>
 
 #include "fog/mf.h"
-
-#define CHECK(x)                                                                                   \
-    do {                                                                                           \
-        if (!(x)) {                                                                                \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzzlib.h"
 
 static void round_trip(const fog_cid *c)
 {

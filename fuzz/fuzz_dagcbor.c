@@ -8,15 +8,7 @@
 #include <string.h>
 
 #include "dag/internal.h"
-
-#define CHECK(x)                                                                                   \
-    do {                                                                                           \
-        if (!(x)) {                                                                                \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzzlib.h"
 
 typedef struct {
     fog_buf cids; /* every CID's bytes, each after a length byte */

@@ -9,15 +9,7 @@
 #include <string.h>
 
 #include "fog/dag.h"
-
-#define CHECK(x)                                                                                   \
-    do {                                                                                           \
-        if (!(x)) {                                                                                \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzzlib.h"
 
 typedef struct {
     const fog_pbnode *n;

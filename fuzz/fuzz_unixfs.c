@@ -14,15 +14,7 @@
 #include <string.h>
 
 #include "dag/internal.h"
-
-#define CHECK(x)                                                                                   \
-    do {                                                                                           \
-        if (!(x)) {                                                                                \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzzlib.h"
 
 static void same_fields(const fog_unixfs *a, const fog_unixfs *b)
 {

@@ -9,16 +9,25 @@
 #include "fog/dag.h"
 #include "fog/mf.h"
 
-static int run_block_get(const char *repo, cli_args *a)
+/* The one CID argument of cmd in c, and the repository opened for reading in s: 0, or the
+ * command's exit status. */
+static int cid_and_store(const cli_cmd *cmd, const char *repo, cli_args *a, fog_cid *c,
+                         fog_store **s)
 {
-    int rc = cli_need_pos(&cli_cmd_block_get, a, 1, 1);
-    fog_cid c;
-    if (rc != 0 || (rc = cli_parse_cid(a->pos[0], &c)) != 0) {
+    int rc = cli_need_pos(cmd, a, 1, 1);
+    if (rc != 0 || (rc = cli_parse_cid(a->pos[0], c)) != 0) {
         return rc;
     }
+    return cli_open(repo, FOG_STORE_READ, s) != 0 ? CLI_FAIL : 0;
+}
+
+static int run_block_get(const char *repo, cli_args *a)
+{
+    fog_cid c;
     fog_store *s;
-    if (cli_open(repo, FOG_STORE_READ, &s) != 0) {
-        return CLI_FAIL;
+    int rc = cid_and_store(&cli_cmd_block_get, repo, a, &c, &s);
+    if (rc != 0) {
+        return rc;
     }
     fog_store_view *v = NULL;
     fog_slice data;
@@ -147,14 +156,11 @@ const cli_cmd cli_cmd_block_put = {"block put", "[options] [FILE]",
 
 static int run_block_stat(const char *repo, cli_args *a)
 {
-    int rc = cli_need_pos(&cli_cmd_block_stat, a, 1, 1);
     fog_cid c;
-    if (rc != 0 || (rc = cli_parse_cid(a->pos[0], &c)) != 0) {
-        return rc;
-    }
     fog_store *s;
-    if (cli_open(repo, FOG_STORE_READ, &s) != 0) {
-        return CLI_FAIL;
+    int rc = cid_and_store(&cli_cmd_block_stat, repo, a, &c, &s);
+    if (rc != 0) {
+        return rc;
     }
     size_t size = 0;
     rc = fog_store_size(s, &c, &size);

@@ -27,42 +27,19 @@
 #include "fog/crypto.h"
 #include "fog/dag.h"
 #include "fog/store.h"
+#include "testlib.h"
 
 /* ---- helpers: files, in-memory input and output ---- */
-
-static bool vec_path(char *out, size_t cap, const char *rel)
-{
-    const char *dir = getenv("FOG_VECTORS");
-    snprintf(out, cap, "%s/%s", dir ? dir : "./vectors", rel);
-    struct stat st;
-    if (stat(out, &st) != 0) {
-        print_message("skip: %s not found (no shared/vectors checkout)\n", out);
-        return false;
-    }
-    return true;
-}
-
-static void load(const char *path, fog_buf *out)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    uint8_t tmp[65536];
-    size_t n;
-    while ((n = fread(tmp, 1, sizeof tmp, f)) > 0) {
-        assert_int_equal(fog_buf_append(out, tmp, n), 0);
-    }
-    fclose(f);
-}
 
 /* Loads a vector file; false (and a skip line) when the vectors are missing. */
 static bool load_vec(const char *rel, fog_buf *out)
 {
     char path[1024];
-    if (!vec_path(path, sizeof path, rel)) {
+    if (!tl_vec_path(path, sizeof path, rel)) {
         return false;
     }
     fog_buf_init(out);
-    load(path, out);
+    assert_true(tl_read_file(path, out));
     return true;
 }
 
@@ -254,7 +231,7 @@ static void test_car_basic_fixture(void **state)
     (void)state;
     fog_buf car;
     char jpath[1024];
-    if (!load_vec(BASIC ".car", &car) || !vec_path(jpath, sizeof jpath, BASIC ".json")) {
+    if (!load_vec(BASIC ".car", &car) || !tl_vec_path(jpath, sizeof jpath, BASIC ".json")) {
         skip();
     }
     json_t *j = json_load_file(jpath, 0, NULL);
@@ -324,7 +301,7 @@ static void test_car_truncated_prefixes(void **state)
     (void)state;
     fog_buf car;
     char jpath[1024];
-    if (!load_vec(BASIC ".car", &car) || !vec_path(jpath, sizeof jpath, BASIC ".json")) {
+    if (!load_vec(BASIC ".car", &car) || !tl_vec_path(jpath, sizeof jpath, BASIC ".json")) {
         skip();
     }
     json_t *j = json_load_file(jpath, 0, NULL);
@@ -357,7 +334,7 @@ static void test_car_flipped_byte(void **state)
     (void)state;
     fog_buf car;
     char jpath[1024];
-    if (!load_vec(BASIC ".car", &car) || !vec_path(jpath, sizeof jpath, BASIC ".json")) {
+    if (!load_vec(BASIC ".car", &car) || !tl_vec_path(jpath, sizeof jpath, BASIC ".json")) {
         skip();
     }
     json_t *j = json_load_file(jpath, 0, NULL);
@@ -474,7 +451,7 @@ static int gateway_car(const char *path, const struct stat *st, int flag, struct
     }
     fog_buf car;
     fog_buf_init(&car);
-    load(path, &car);
+    assert_true(tl_read_file(path, &car));
     size_t n;
     fog_err_clear();
     int rc = read_all(car.p, car.len, 4093, &n);
@@ -499,7 +476,7 @@ static void test_car_gateway_fixtures(void **state)
 {
     (void)state;
     char dir[1024];
-    if (!vec_path(dir, sizeof dir, "ipfs-gateway-conformance/fixtures")) {
+    if (!tl_vec_path(dir, sizeof dir, "ipfs-gateway-conformance/fixtures")) {
         skip();
     }
     gateway_count = 0;
@@ -692,6 +669,27 @@ static void test_car_section_rules(void **state)
 
 /* ---- export ---- */
 
+/* Loads every block of car and exports them again from its n roots (the reader's roots, in
+ * order): the output must be car itself, byte for byte. Frees car. */
+static void export_reproduces(fog_buf *car, size_t n)
+{
+    mem_store ms = {0};
+    ms_load_car(&ms, car);
+    mem_in m = mem_of(car);
+    fog_car_reader *r = NULL;
+    assert_int_equal(fog_car_reader_new(&r, mem_read, &m), 0);
+    fog_blocksource src = ms_source(&ms);
+    fog_buf out;
+    fog_buf_init(&out);
+    assert_int_equal(fog_car_export(&src, fog_car_reader_root(r, 0), n, buf_write, &out), 0);
+    assert_int_equal(out.len, car->len);
+    assert_memory_equal(out.p, car->p, car->len);
+    fog_car_reader_free(r);
+    fog_buf_clear(&out);
+    ms_clear(&ms);
+    fog_buf_clear(car);
+}
+
 /* The fixture is written depth-first from its two roots, so exporting its blocks again from
  * those roots must give the very same bytes. */
 static void test_car_export_basic_fixture(void **state)
@@ -701,21 +699,7 @@ static void test_car_export_basic_fixture(void **state)
     if (!load_vec(BASIC ".car", &car)) {
         skip();
     }
-    mem_store ms = {0};
-    ms_load_car(&ms, &car);
-    mem_in m = mem_of(&car);
-    fog_car_reader *r = NULL;
-    assert_int_equal(fog_car_reader_new(&r, mem_read, &m), 0);
-    fog_blocksource src = ms_source(&ms);
-    fog_buf out;
-    fog_buf_init(&out);
-    assert_int_equal(fog_car_export(&src, fog_car_reader_root(r, 0), 2, buf_write, &out), 0);
-    assert_int_equal(out.len, car.len);
-    assert_memory_equal(out.p, car.p, car.len);
-    fog_car_reader_free(r);
-    fog_buf_clear(&out);
-    ms_clear(&ms);
-    fog_buf_clear(&car);
+    export_reproduces(&car, 2);
 }
 
 /* go-car wrote sample-v1.car depth-first from its root, identity blocks included: fog's export
@@ -727,21 +711,7 @@ static void test_car_export_go_sample(void **state)
     if (blake2b_missing() || !load_vec("ipld-go-car/v2/testdata/sample-v1.car", &car)) {
         skip();
     }
-    mem_store ms = {0};
-    ms_load_car(&ms, &car);
-    mem_in m = mem_of(&car);
-    fog_car_reader *r = NULL;
-    assert_int_equal(fog_car_reader_new(&r, mem_read, &m), 0);
-    fog_blocksource src = ms_source(&ms);
-    fog_buf out;
-    fog_buf_init(&out);
-    assert_int_equal(fog_car_export(&src, fog_car_reader_root(r, 0), 1, buf_write, &out), 0);
-    assert_int_equal(out.len, car.len);
-    assert_memory_equal(out.p, car.p, car.len);
-    fog_car_reader_free(r);
-    fog_buf_clear(&out);
-    ms_clear(&ms);
-    fog_buf_clear(&car);
+    export_reproduces(&car, 1);
 }
 
 /* A small DAG:      R
@@ -866,30 +836,21 @@ static void test_car_export_deep_chain(void **state)
 /* ---- import into a real repository ---- */
 
 typedef struct {
-    char dir[64];
+    char dir[256];
     fog_store *s;
 } repo;
 
 static void repo_open(repo *r)
 {
-    snprintf(r->dir, sizeof r->dir, "/tmp/fog-test-car-XXXXXX");
-    assert_non_null(mkdtemp(r->dir));
+    assert_true(tl_mkdtemp(r->dir, sizeof r->dir, "test-car"));
     assert_int_equal(fog_repo_init(r->dir, NULL, 0), 0);
     assert_int_equal(fog_store_open(&r->s, r->dir, FOG_STORE_WRITE), 0);
-}
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
 }
 
 static void repo_close(repo *r)
 {
     fog_store_close(r->s);
-    assert_int_equal(nftw(r->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS), 0);
+    assert_int_equal(tl_rm_rf(r->dir), 0);
 }
 
 /* What "exactly as before" means: counts, and digests over every block key and every pin. */

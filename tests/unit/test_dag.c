@@ -21,44 +21,30 @@
 
 #include "dag/internal.h"
 #include "fog/dag.h"
+#include "testlib.h"
 
 /* ---- helpers ---- */
 
-static uint8_t *read_all(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        return NULL;
-    }
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *p = malloc(n > 0 ? (size_t)n : 1);
-    assert_non_null(p);
-    *len = fread(p, 1, (size_t)n, f);
-    fclose(f);
-    assert_int_equal(*len, (size_t)n);
-    return p;
-}
-
+/* The folder sub of ipld/codec-fixtures into buf; NULL (after the skip line) when missing. */
 static const char *fixtures_dir(char *buf, size_t cap, const char *sub)
 {
-    const char *v = getenv("FOG_VECTORS");
-    snprintf(buf, cap, "%s/ipld-codec-fixtures/%s", v ? v : "./missing-vectors", sub);
-    DIR *d = opendir(buf);
-    if (d == NULL) {
-        print_message("skip: %s not found (no shared/vectors checkout)\n", buf);
-        return NULL;
-    }
-    closedir(d);
-    return buf;
+    char rel[512];
+    snprintf(rel, sizeof rel, "ipld-codec-fixtures/%s", sub);
+    return tl_vec_path(buf, cap, rel) ? buf : NULL;
 }
 
-static size_t unhex(const char *hex, uint8_t *out, size_t cap)
+/* Decodes hex written with spaces between groups (for reading); the hex must be valid. */
+static size_t unhex_spaced(const char *hex, uint8_t *out, size_t cap)
 {
-    int n = fog_hex_decode(hex, strlen(hex), out, cap);
-    assert_true(n >= 0);
-    return (size_t)n;
+    char clean[2100];
+    size_t k = 0;
+    for (const char *s = hex; *s && k + 1 < sizeof clean; s++) {
+        if (*s != ' ') {
+            clean[k++] = *s;
+        }
+    }
+    clean[k] = '\0';
+    return tl_unhex(clean, out, cap);
 }
 
 typedef struct {
@@ -117,7 +103,7 @@ static int each_fixture(const char *root, const char *prefix, const char *ext, f
             snprintf(path, sizeof path, "%s/%s", sub, f->d_name);
             snprintf(stem, sizeof stem, "%.*s", (int)(fl - el), f->d_name);
             size_t len = 0;
-            uint8_t *p = read_all(path, &len);
+            uint8_t *p = tl_slurp(path, &len);
             assert_non_null(p);
             fn(sub, e->d_name, stem, p, len, arg);
             free(p);
@@ -200,7 +186,7 @@ static void dagpb_cbor_twin(const char *dir, const fog_pbnode *n)
         char path[2400];
         snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
         size_t len;
-        uint8_t *p = read_all(path, &len);
+        uint8_t *p = tl_slurp(path, &len);
         fog_cid c;
         char stem[256];
         snprintf(stem, sizeof stem, "%.*s", (int)(l - 9), e->d_name);
@@ -276,7 +262,7 @@ static void test_dag_pb_negative_fixtures(void **state)
         const char *hex = json_string_value(json_object_get(c, "hex"));
         assert_non_null(hex);
         uint8_t b[512];
-        size_t len = unhex(hex, b, sizeof b);
+        size_t len = tl_unhex(hex, b, sizeof b);
         fog_pbnode n;
         int rc = fog_pbnode_decode(&n, b, len);
         if (rc >= 0) {
@@ -297,15 +283,7 @@ static void test_dag_pb_negative_fixtures(void **state)
 static int decode_hex(const char *hex, fog_pbnode *n)
 {
     uint8_t b[256];
-    char clean[600];
-    size_t k = 0;
-    for (const char *s = hex; *s && k + 1 < sizeof clean; s++) {
-        if (*s != ' ') {
-            clean[k++] = *s;
-        }
-    }
-    clean[k] = '\0';
-    size_t len = unhex(clean, b, sizeof b);
+    size_t len = unhex_spaced(hex, b, sizeof b);
     return fog_pbnode_decode(n, b, len);
 }
 
@@ -363,15 +341,7 @@ static void test_dag_pb_strict_rules(void **state)
 static int ufs_hex(const char *hex, fog_unixfs *u)
 {
     uint8_t b[256];
-    char clean[600];
-    size_t k = 0;
-    for (const char *s = hex; *s && k + 1 < sizeof clean; s++) {
-        if (*s != ' ') {
-            clean[k++] = *s;
-        }
-    }
-    clean[k] = '\0';
-    size_t len = unhex(clean, b, sizeof b);
+    size_t len = unhex_spaced(hex, b, sizeof b);
     return fog_unixfs_decode(u, b, len);
 }
 
@@ -536,7 +506,7 @@ static void cbor_twin_links(const char *dir, const cid_list *got)
         char path[2400];
         snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
         size_t len;
-        uint8_t *p = read_all(path, &len);
+        uint8_t *p = tl_slurp(path, &len);
         bool has_link = false;
         for (size_t i = 0; i + 6 <= len && !has_link; i++) {
             has_link = memcmp(p + i, "{\"/\":\"", 6) == 0;
@@ -610,8 +580,8 @@ static void test_dag_cbor_negative_fixtures(void **state)
     assert_true(json_array_size(arr) >= 1);
     for (size_t i = 0; i < json_array_size(arr); i++) {
         uint8_t b[256];
-        size_t len =
-            unhex(json_string_value(json_object_get(json_array_get(arr, i), "hex")), b, sizeof b);
+        const char *hex = json_string_value(json_object_get(json_array_get(arr, i), "hex"));
+        size_t len = tl_unhex(hex, b, sizeof b);
         assert_true(fog__cbor_walk(b, len, false, NULL, NULL) < 0);
         assert_true(fog__cbor_walk(b, len, true, NULL, NULL) < 0);
     }
@@ -621,15 +591,7 @@ static void test_dag_cbor_negative_fixtures(void **state)
 static int cbor_hex(const char *hex, bool strict)
 {
     uint8_t b[1024];
-    char clean[2100];
-    size_t k = 0;
-    for (const char *s = hex; *s && k + 1 < sizeof clean; s++) {
-        if (*s != ' ') {
-            clean[k++] = *s;
-        }
-    }
-    clean[k] = '\0';
-    size_t len = unhex(clean, b, sizeof b);
+    size_t len = unhex_spaced(hex, b, sizeof b);
     return fog__cbor_walk(b, len, strict, NULL, NULL);
 }
 
@@ -764,7 +726,7 @@ static void test_dag_links_codecs(void **state)
 {
     (void)state;
     uint8_t pb[64];
-    size_t pb_len = unhex("120b0a0901550005000102030412070a05015500010a", pb, sizeof pb);
+    size_t pb_len = tl_unhex("120b0a0901550005000102030412070a05015500010a", pb, sizeof pb);
     fog_cid c, want;
     assert_int_equal(fog_cid_from_bytes(&want,
                                         (const uint8_t *)"\x01\x55\x00\x05\x00\x01\x02"
@@ -795,7 +757,7 @@ static void test_dag_links_codecs(void **state)
     assert_int_equal(got.n, 0);
     /* DAG-CBOR: a malformed block reports no link at all, even one before the fault. */
     uint8_t cb[64];
-    size_t cb_len = unhex("83d82a48000155000361626300", cb, sizeof cb); /* 3 items, 2 there */
+    size_t cb_len = tl_unhex("83d82a48000155000361626300", cb, sizeof cb); /* 3 items, 2 there */
     assert_int_equal(fog_cid_of(&c, 1, FOG_MC_DAG_CBOR, FOG_MC_SHA2_256, cb, cb_len), 0);
     memset(&got, 0, sizeof got);
     assert_true(fog_dag_links(&c, fog_slice_make(cb, cb_len), collect, &got) < 0);

@@ -24,6 +24,7 @@
 
 #include "dag/internal.h"
 #include "fog/unixfs.h"
+#include "testlib.h"
 
 /* ---- an in-memory block source ---- */
 
@@ -112,29 +113,12 @@ static int first_root(void *ctx, const fog_cid *c)
     return 0;
 }
 
+/* The gateway-conformance fixture rel under $FOG_VECTORS (a static buffer). */
 static char *vec_path(const char *rel)
 {
     static char buf[1024];
-    const char *v = getenv("FOG_VECTORS");
-    snprintf(buf, sizeof buf, "%s/ipfs-gateway-conformance/fixtures/%s",
-             v ? v : "./missing-vectors", rel);
+    snprintf(buf, sizeof buf, "%s/ipfs-gateway-conformance/fixtures/%s", tl_vectors(), rel);
     return buf;
-}
-
-static uint8_t *read_all(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        return NULL;
-    }
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *p = malloc(n > 0 ? (size_t)n : 1);
-    assert_non_null(p);
-    *len = fread(p, 1, (size_t)n, f);
-    fclose(f);
-    return p;
 }
 
 /* Loads every block of a CAR into m (each checked against its CID) and returns its first root;
@@ -143,7 +127,7 @@ static bool car_load(mem_src *m, const char *rel, fog_cid *root)
 {
     const char *path = vec_path(rel);
     size_t len = 0;
-    uint8_t *p = read_all(path, &len);
+    uint8_t *p = tl_slurp(path, &len);
     if (p == NULL) {
         print_message("skip: %s not found (no shared/vectors checkout)\n", path);
         return false;
@@ -177,7 +161,7 @@ static bool car_load(mem_src *m, const char *rel, fog_cid *root)
 static char *readme_text(const char *rel, size_t *len)
 {
     size_t n;
-    char *r = (char *)read_all(vec_path(rel), &n);
+    char *r = (char *)tl_slurp(vec_path(rel), &n);
     assert_non_null(r);
     r = realloc(r, n + 1);
     r[n] = '\0';
@@ -846,18 +830,15 @@ static void test_export_missing_block(void **state)
 static void test_export_dir_missing_children(void **state)
 {
     (void)state;
-    const char *v = getenv("FOG_VECTORS");
     char path[1024];
-    snprintf(path, sizeof path,
-             "%s/ipld-codec-fixtures/fixtures/dagpb_4namedlinks+data/"
-             "bafybeigcsevw74ssldzfwhiijzmg7a35lssfmjkuoj2t5qs5u5aztj47tq.dag-pb",
-             v ? v : "./missing-vectors");
-    size_t len;
-    uint8_t *p = read_all(path, &len);
-    if (p == NULL) {
-        print_message("skip: %s not found (no shared/vectors checkout)\n", path);
+    if (!tl_vec_path(path, sizeof path,
+                     "ipld-codec-fixtures/fixtures/dagpb_4namedlinks+data/"
+                     "bafybeigcsevw74ssldzfwhiijzmg7a35lssfmjkuoj2t5qs5u5aztj47tq.dag-pb")) {
         skip();
     }
+    size_t len;
+    uint8_t *p = tl_slurp(path, &len);
+    assert_non_null(p);
     mem_src m = {0};
     fog_cid root;
     assert_int_equal(
@@ -940,43 +921,10 @@ static void ev_progress(void *ctx, uint64_t done)
     l->last_progress = done;
 }
 
-static void tmp_dir(char *out, size_t cap)
-{
-    const char *t = getenv("TMPDIR");
-    snprintf(out, cap, "%s/fog-test-export-XXXXXX", t ? t : "/tmp");
-    assert_non_null(mkdtemp(out));
-}
-
-static void rm_rf(const char *path)
-{
-    struct stat st;
-    if (lstat(path, &st) != 0) {
-        return;
-    }
-    if (S_ISDIR(st.st_mode)) {
-        DIR *d = opendir(path);
-        struct dirent *e;
-        while (d != NULL && (e = readdir(d)) != NULL) {
-            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) {
-                continue;
-            }
-            char sub[2048];
-            snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
-            rm_rf(sub);
-        }
-        if (d != NULL) {
-            closedir(d);
-        }
-        rmdir(path);
-    } else {
-        unlink(path);
-    }
-}
-
 static void assert_file(const char *path, const char *want, size_t len)
 {
     size_t n;
-    uint8_t *p = read_all(path, &n);
+    uint8_t *p = tl_slurp(path, &n);
     if (p == NULL) {
         fail_msg("%s is missing", path);
     }
@@ -1012,7 +960,7 @@ static void test_export_get_fixtures(void **state)
     }
     fog_blocksource src = mem_source(&m);
     char base[512], out[600], f[700];
-    tmp_dir(base, sizeof base);
+    assert_true(tl_mkdtemp(base, sizeof base, "test-export"));
     /* A folder of files. */
     snprintf(out, sizeof out, "%s/files", base);
     ev_log log = {0};
@@ -1068,7 +1016,7 @@ static void test_export_get_fixtures(void **state)
     snprintf(f, sizeof f, "%s/bar/x", fog_cid_str(&link));
     assert_int_equal(fog_unixfs_resolve(&src, f, &c), FOG_ERR_INVALID);
     free(text);
-    rm_rf(base);
+    tl_rm_rf(base);
     mem_free(&m);
 }
 
@@ -1079,7 +1027,7 @@ static void test_export_get_unsafe_names(void **state)
     mem_src m = {0};
     fog_blocksource src = mem_source(&m);
     char base[512], out[600], f[800];
-    tmp_dir(base, sizeof base);
+    assert_true(tl_mkdtemp(base, sizeof base, "test-export"));
     fog_cid file = mem_add_raw(&m, "owned");
     static const struct {
         const char *name;
@@ -1116,7 +1064,7 @@ static void test_export_get_unsafe_names(void **state)
     snprintf(out, sizeof out, "%s/evil2", base);
     assert_int_equal(fog_unixfs_get(&src, &dir, out, NULL), FOG_ERR_EXISTS);
     fog_buf_clear(&u);
-    rm_rf(base);
+    tl_rm_rf(base);
     mem_free(&m);
 }
 

@@ -33,66 +33,29 @@
 #include "fog/util.h"
 
 #include "dag/internal.h"
+#include "testlib.h"
 
 /* ---- helpers ---- */
 
 static char g_tmp[256];
 
-static const char *vectors(void)
-{
-    const char *v = getenv("FOG_VECTORS");
-    return v != NULL ? v : "/nonexistent";
-}
-
+/* True when "$FOG_VECTORS/rel" exists; false after printing the skip line. */
 static bool vectors_present(const char *rel)
 {
     char p[1024];
-    snprintf(p, sizeof p, "%s/%s", vectors(), rel);
-    struct stat st;
-    if (stat(p, &st) != 0) {
-        print_message("skip: %s not found (no shared/vectors checkout)\n", p);
-        return false;
-    }
-    return true;
-}
-
-static void rm_rf(const char *path)
-{
-    struct stat st;
-    if (lstat(path, &st) != 0) {
-        return;
-    }
-    if (S_ISDIR(st.st_mode)) {
-        DIR *d = opendir(path);
-        struct dirent *de;
-        while (d != NULL && (de = readdir(d)) != NULL) {
-            if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0) {
-                char sub[4096];
-                snprintf(sub, sizeof sub, "%s/%s", path, de->d_name);
-                rm_rf(sub);
-            }
-        }
-        if (d != NULL) {
-            closedir(d);
-        }
-        rmdir(path);
-    } else {
-        unlink(path);
-    }
+    return tl_vec_path(p, sizeof p, rel);
 }
 
 static int setup_tmp(void **state)
 {
     (void)state;
-    const char *base = getenv("TMPDIR");
-    snprintf(g_tmp, sizeof g_tmp, "%s/fog-import-XXXXXX", base ? base : "/tmp");
-    return mkdtemp(g_tmp) != NULL ? 0 : -1;
+    return tl_mkdtemp(g_tmp, sizeof g_tmp, "import") ? 0 : -1;
 }
 
 static int teardown_tmp(void **state)
 {
     (void)state;
-    rm_rf(g_tmp);
+    tl_rm_rf(g_tmp);
     return 0;
 }
 
@@ -297,21 +260,6 @@ static void test_import_pbnode_encode_by_hand(void **state)
     pb_case(&forms2, "bafybeiahfgovhod2uvww72vwdgatl5r6qkoeegg7at2bghiokupfphqcku");
 }
 
-static bool read_all(const char *path, fog_buf *out)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        return false;
-    }
-    uint8_t tmp[4096];
-    size_t n;
-    while ((n = fread(tmp, 1, sizeof tmp, f)) > 0) {
-        assert_int_equal(fog_buf_append(out, tmp, n), 0);
-    }
-    fclose(f);
-    return true;
-}
-
 /* Every dagpb_* fixture: decode (the exporter helper's decoder), re-encode, same bytes. */
 static void test_import_pbnode_encode_fixtures(void **state)
 {
@@ -320,7 +268,7 @@ static void test_import_pbnode_encode_fixtures(void **state)
         skip();
     }
     char dir[1024];
-    snprintf(dir, sizeof dir, "%s/ipld-codec-fixtures/fixtures", vectors());
+    snprintf(dir, sizeof dir, "%s/ipld-codec-fixtures/fixtures", tl_vectors());
     DIR *d = opendir(dir);
     assert_non_null(d);
     struct dirent *de;
@@ -342,7 +290,7 @@ static void test_import_pbnode_encode_fixtures(void **state)
             char file[3072];
             snprintf(file, sizeof file, "%s/%s", sub, f->d_name);
             fog_buf in = {0}, out = {0};
-            assert_true(read_all(file, &in));
+            assert_true(tl_read_file(file, &in));
             fog_pbnode n;
             assert_int_equal(fog_pbnode_decode(&n, in.p, in.len), 0);
             assert_int_equal(fog_pbnode_encode(&n, &out), 0);
@@ -445,7 +393,7 @@ static void test_import_hello_world_and_empty(void **state)
 static bool ipip_cid(const char *profile_name, const char *what, char *out, size_t cap)
 {
     char p[1024];
-    snprintf(p, sizeof p, "%s/ipfs-specs/ipip-0499-unixfs-profile-cids.csv", vectors());
+    snprintf(p, sizeof p, "%s/ipfs-specs/ipip-0499-unixfs-profile-cids.csv", tl_vectors());
     FILE *f = fopen(p, "r");
     if (f == NULL) {
         return false;
@@ -733,7 +681,7 @@ static void test_import_gateway_utf8_tree(void **state)
     char s[FOG_CID_STR_MAX];
     assert_true(fog_cid_format(&c, 0, s, sizeof s) > 0);
     assert_string_not_equal(s, "bafybeig6ka5mlwkl4subqhaiatalkcleo4jgnr3hqwvpmsqfca27cijp3i");
-    rm_rf(tpath("rootDir"));
+    tl_rm_rf(tpath("rootDir"));
 }
 
 /* gateway-conformance path_gateway_unixfs/symlink.car (kubo 0.18.1 recipe, CIDv0), also the
@@ -751,7 +699,7 @@ static void test_import_symlink_fixture(void **state)
     import_expect(tpath("testfiles/bar"), &o, &r, "QmTB8BaCJdCH5H3k7GrxJsxgDNmNYGGR71C58ERkivXoj5");
     assert_int_equal(r.bytes, 9);
     fog_buf_clear(&r.order);
-    rm_rf(tpath("testfiles"));
+    tl_rm_rf(tpath("testfiles"));
 }
 
 /* unixfs.md "Nested Directories" (dag-pb.car, kubo with --cid-version 1). */
@@ -765,7 +713,7 @@ static void test_import_gateway_dag_pb_tree(void **state)
     fog_import_opts o = profile("unixfs-v1-2025");
     import_expect(tpath("dagpb"), &o, NULL,
                   "bafybeiegxwlgmoh2cny7qlolykdf7aq7g6dlommarldrbm7c4hbckhfcke");
-    rm_rf(tpath("dagpb"));
+    tl_rm_rf(tpath("dagpb"));
 }
 
 typedef struct {
@@ -826,7 +774,7 @@ static void test_import_events_and_errors(void **state)
     assert_int_equal(fog_import_path(tpath("ev"), &o, NULL, NULL, &c), FOG_ERR_INVALID);
     unlink(tpath("ev/bad\xff"));
     assert_int_equal(fog_import_path(tpath("missing"), &o, NULL, NULL, &c), FOG_ERR_NOT_FOUND);
-    rm_rf(tpath("ev"));
+    tl_rm_rf(tpath("ev"));
 }
 
 static int fail_put(void *ctx, const fog_cid *c, const uint8_t *d, size_t len)
@@ -936,8 +884,8 @@ static void test_import_store_roundtrip(void **state)
     fog_store_close(st);
     fog_buf_clear(&cb.out);
     free(data);
-    rm_rf(tpath("rt"));
-    rm_rf(tpath("repo"));
+    tl_rm_rf(tpath("rt"));
+    tl_rm_rf(tpath("repo"));
 }
 
 /* The names of kubo's createDirectoryForHAMT* and js deterministicFilenames: a 1 MiB stream of
@@ -975,16 +923,16 @@ static void test_import_ipip499_hamt_threshold(void **state)
     }
     hamt_dir("h0a", 4096, 30, 30, "hamt-unixfs-v0-2015");
     expect_ipip(tpath("h0a"), "unixfs-v0-2015", "Directory at HAMT threshold");
-    rm_rf(tpath("h0a"));
+    tl_rm_rf(tpath("h0a"));
     hamt_dir("h0b", 4033, 31, 31, "hamt-unixfs-v0-2015");
     expect_ipip(tpath("h0b"), "unixfs-v0-2015", "Directory over HAMT threshold");
-    rm_rf(tpath("h0b"));
+    tl_rm_rf(tpath("h0b"));
     hamt_dir("h1a", 4766, 11, 21, "hamt-unixfs-v1-2025");
     expect_ipip(tpath("h1a"), "unixfs-v1-2025", "Directory at HAMT threshold");
-    rm_rf(tpath("h1a"));
+    tl_rm_rf(tpath("h1a"));
     hamt_dir("h1b", 4766, 11, 22, "hamt-unixfs-v1-2025");
     expect_ipip(tpath("h1b"), "unixfs-v1-2025", "Directory over HAMT threshold");
-    rm_rf(tpath("h1b"));
+    tl_rm_rf(tpath("h1b"));
 }
 
 int main(void)

@@ -18,50 +18,9 @@
 
 #include "fog/crypto.h"
 #include "fog/mf.h"
+#include "testlib.h"
 
 /* ---- helpers ---- */
-
-static FILE *open_vector(const char *rel, char *path, size_t cap)
-{
-    const char *dir = getenv("FOG_VECTORS");
-    snprintf(path, cap, "%s/%s", dir ? dir : ".", rel);
-    FILE *f = fopen(path, "r");
-    if (f == NULL) {
-        print_message("skip: %s not found (no shared/vectors checkout)\n", path);
-    }
-    return f;
-}
-
-static uint8_t *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    uint8_t *p = NULL;
-    size_t n = 0;
-    size_t cap = 0;
-    for (;;) {
-        if (n == cap) {
-            cap = cap ? cap * 2 : 4096;
-            p = realloc(p, cap);
-            assert_non_null(p);
-        }
-        size_t got = fread(p + n, 1, cap - n, f);
-        if (got == 0) {
-            break;
-        }
-        n += got;
-    }
-    fclose(f);
-    *len = n;
-    return p;
-}
-
-static size_t unhex(const char *hex, uint8_t *out, size_t cap)
-{
-    int n = fog_hex_decode(hex, strlen(hex), out, cap);
-    assert_true(n >= 0);
-    return (size_t)n;
-}
 
 /* Splits a multibase test CSV line `name, "value"` in place; false for other lines. */
 static bool csv_pair(char *line, char **name, char **value)
@@ -131,7 +90,7 @@ static void test_mf_mc_names(void **state)
     assert_null(fog_mc_name(0x0400));
     assert_string_equal(fog_mc_name(0x70), "dag-pb");
     char path[1024];
-    FILE *f = open_vector("multiformats-multicodec/table.csv", path, sizeof path);
+    FILE *f = tl_vec_fopen("multiformats-multicodec/table.csv", path, sizeof path);
     if (f == NULL) {
         skip();
     }
@@ -163,7 +122,7 @@ static void test_mf_mc_names(void **state)
 static void multibase_file(const char *rel, bool canonical)
 {
     char path[1024];
-    FILE *f = open_vector(rel, path, sizeof path);
+    FILE *f = tl_vec_fopen(rel, path, sizeof path);
     if (f == NULL) {
         skip();
     }
@@ -371,7 +330,7 @@ static void multihash_row(const char *alg, unsigned bits, const char *in_text, c
     size_t in_len = strlen(in_text);
     assert_true(in_len <= sizeof input);
     memcpy(input, in_text, in_len);
-    size_t mh_len = unhex(mh_hex, mhb, sizeof mhb);
+    size_t mh_len = tl_unhex(mh_hex, mhb, sizeof mhb);
     fog_reader r;
     fog_reader_init(&r, mhb, mh_len);
     fog_mh mh;
@@ -402,7 +361,7 @@ static void test_mf_multihash_vectors(void **state)
 {
     (void)state;
     char path[1024];
-    FILE *f = open_vector("multiformats-multihash/tests/values/test_cases.csv", path, sizeof path);
+    FILE *f = tl_vec_fopen("multiformats-multihash/tests/values/test_cases.csv", path, sizeof path);
     if (f == NULL) {
         skip();
     }
@@ -496,7 +455,8 @@ static void fixture_file(const char *dir, const char *name)
     char path[2048];
     snprintf(path, sizeof path, "%s/%s", dir, name);
     size_t len;
-    uint8_t *data = slurp(path, &len);
+    uint8_t *data = tl_slurp(path, &len);
+    assert_non_null(data);
     assert_int_equal(fog_cid_verify(&c, data, len), 0);
     fog_cid made;
     assert_int_equal(fog_cid_of(&made, 1, c.codec, FOG_MC_SHA2_256, data, len), 0);
@@ -530,14 +490,12 @@ static int fixture_dir_name(const char *name)
 static void test_mf_cid_codec_fixtures(void **state)
 {
     (void)state;
-    const char *vec = getenv("FOG_VECTORS");
     char root[1024];
-    snprintf(root, sizeof root, "%s/ipld-codec-fixtures/fixtures", vec ? vec : ".");
-    DIR *d = opendir(root);
-    if (d == NULL) {
-        print_message("skip: %s not found (no shared/vectors checkout)\n", root);
+    if (!tl_vec_path(root, sizeof root, "ipld-codec-fixtures/fixtures")) {
         skip();
     }
+    DIR *d = opendir(root);
+    assert_non_null(d);
     int files = 0;
     int cid_dirs = 0;
     struct dirent *e;
@@ -639,7 +597,7 @@ static void test_mf_cid_ipip499(void **state)
 {
     (void)state;
     char path[1024];
-    FILE *f = open_vector("ipfs-specs/ipip-0499-unixfs-profile-cids.csv", path, sizeof path);
+    FILE *f = tl_vec_fopen("ipfs-specs/ipip-0499-unixfs-profile-cids.csv", path, sizeof path);
     if (f == NULL) {
         skip();
     }
@@ -689,7 +647,7 @@ static void test_mf_cid_kad_example(void **state)
 {
     (void)state;
     char path[1024];
-    FILE *f = open_vector("ipfs-specs/kad-dht-content-identifier-example.csv", path, sizeof path);
+    FILE *f = tl_vec_fopen("ipfs-specs/kad-dht-content-identifier-example.csv", path, sizeof path);
     if (f == NULL) {
         skip();
     }
@@ -702,7 +660,7 @@ static void test_mf_cid_kad_example(void **state)
             continue;
         }
         uint8_t mh[80];
-        size_t mh_len = unhex(mh_hex, mh, sizeof mh);
+        size_t mh_len = tl_unhex(mh_hex, mh, sizeof mh);
         fog_cid c;
         assert_int_equal(fog_cid_parse(&c, text), 0);
         assert_true(fog_slice_eq(fog_cid_mh(&c), fog_slice_make(mh, mh_len)));
@@ -876,7 +834,7 @@ static void test_mf_cid_make_and_identity(void **state)
 static bool peer_vector(const char *key, uint8_t *out, size_t cap, size_t *len)
 {
     char path[1024];
-    FILE *f = open_vector("libp2p-specs/peer-id-key-vectors.csv", path, sizeof path);
+    FILE *f = tl_vec_fopen("libp2p-specs/peer-id-key-vectors.csv", path, sizeof path);
     if (f == NULL) {
         return false;
     }
@@ -886,7 +844,7 @@ static bool peer_vector(const char *key, uint8_t *out, size_t cap, size_t *len)
     while (!found && fgets(line, sizeof line, f)) {
         if (strncmp(line, key, klen) == 0 && line[klen] == ',') {
             line[strcspn(line, "\r\n")] = '\0';
-            *len = unhex(line + klen + 1, out, cap);
+            *len = tl_unhex(line + klen + 1, out, cap);
             found = true;
         }
     }

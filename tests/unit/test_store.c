@@ -31,6 +31,7 @@
 #include "fog/crypto.h"
 #include "fog/mf.h"
 #include "fog/store.h"
+#include "testlib.h"
 
 #define TOY_CODEC 0x300000u /* multicodec private-use range: a codec only these tests know */
 #define MIB (1024u * 1024u)
@@ -42,39 +43,13 @@ typedef struct {
     char repo[128];
 } tmp_repo;
 
-static void rm_rf(const char *path)
-{
-    struct stat st;
-    if (lstat(path, &st) < 0) {
-        return;
-    }
-    if (S_ISDIR(st.st_mode)) {
-        DIR *d = opendir(path);
-        struct dirent *e;
-        while (d != NULL && (e = readdir(d)) != NULL) {
-            if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
-                char sub[512];
-                snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
-                rm_rf(sub);
-            }
-        }
-        if (d != NULL) {
-            closedir(d);
-        }
-        rmdir(path);
-    } else {
-        unlink(path);
-    }
-}
-
 static int setup(void **state)
 {
     tmp_repo *t = calloc(1, sizeof *t);
     if (t == NULL) {
         return -1;
     }
-    snprintf(t->root, sizeof t->root, "/tmp/fog-store-XXXXXX");
-    if (mkdtemp(t->root) == NULL) {
+    if (!tl_mkdtemp(t->root, sizeof t->root, "store")) {
         free(t);
         return -1;
     }
@@ -86,7 +61,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     tmp_repo *t = *state;
-    rm_rf(t->root);
+    tl_rm_rf(t->root);
     free(t);
     return 0;
 }

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "fog/util.h"
+#include "testlib.h"
 
 static void test_util_err_table(void **state)
 {
@@ -28,12 +29,9 @@ static void test_util_err_table(void **state)
 static void test_util_uvarint_vectors(void **state)
 {
     (void)state;
-    const char *dir = getenv("FOG_VECTORS");
     char path[1024];
-    snprintf(path, sizeof path, "%s/multiformats-unsigned-varint/examples.csv", dir ? dir : ".");
-    FILE *f = fopen(path, "r");
+    FILE *f = tl_vec_fopen("multiformats-unsigned-varint/examples.csv", path, sizeof path);
     if (f == NULL) {
-        print_message("skip: %s not found (no shared/vectors checkout)\n", path);
         skip();
     }
     char line[256];
