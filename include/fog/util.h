@@ -169,4 +169,20 @@ bool fog_set_has(const fog_set *s, const uint8_t *key, size_t len);
 typedef uint64_t fog_ms;
 #define FOG_NEVER UINT64_MAX
 
+/* Randomness handed to protocol cores by their caller (DESIGN.md: cores draw none themselves).
+ * fill writes len random bytes to out; the node passes fog_random_bytes, tests a seeded PRNG. */
+typedef struct {
+    void (*fill)(void *ctx, uint8_t *out, size_t len);
+    void *ctx;
+} fog_rng;
+
+/* Where cores log: a function, its context and the most detailed level wanted. A NULL fn
+ * discards. Lines name their module; they never carry keys or private content. */
+enum { FOG_LOG_ERROR = 0, FOG_LOG_WARN, FOG_LOG_INFO, FOG_LOG_DEBUG };
+typedef struct {
+    void (*fn)(void *ctx, int level, const char *module, const char *msg);
+    void *ctx;
+    int level;
+} fog_log_sink;
+
 #endif
