@@ -155,4 +155,28 @@ void fog_peer_id_ed25519(const uint8_t pub[32], uint8_t out[FOG_PEER_ID_ED25519_
  * length or FOG_ERR_LIMIT. */
 int fog_peer_id_format(const uint8_t *id, size_t len, char *out, size_t cap);
 
+/* Peer ID text and checks (libp2p/specs peer-ids/peer-ids.md "String representation"; src/mf/
+ * peerid_parse.c). A binary peer ID is a multihash: identity over a PublicKey protobuf of at most
+ * FOG_PEER_ID_INLINE_MAX bytes, or sha2-256 (32-byte digest) over a longer one. */
+#define FOG_PEER_ID_INLINE_MAX 42                    /* spec: keys this short are inlined */
+#define FOG_PEER_ID_MAX (2 + FOG_PEER_ID_INLINE_MAX) /* identity code + length + key */
+#define FOG_PEER_ID_TEXT_MAX 256                     /* longest text fog_peer_id_parse reads */
+/* 0 when id[0..len) is exactly one such multihash; FOG_ERR_PROTO (bad form, trailing bytes, an
+ * empty or over-long identity digest, a sha2-256 digest that is not 32 bytes),
+ * FOG_ERR_TRUNCATED, FOG_ERR_UNSUPPORTED (another hash function). Sets no detail line. */
+FOG_NODISCARD int fog_peer_id_check(const uint8_t *id, size_t len);
+/* Parses a peer ID's text: bare base58btc of the multihash ("12D3KooW...", "Qm...", any text
+ * starting '1' or "Qm"), or a CIDv1 with codec libp2p-key (0x72) in any supported multibase
+ * ("bafz...", "k51..."). Writes the multihash to out and returns its length. Errors:
+ * FOG_ERR_PROTO (bad characters, not a CIDv1, another codec, a bad multihash),
+ * FOG_ERR_UNSUPPORTED (unknown multibase or hash), FOG_ERR_LIMIT (text longer than
+ * FOG_PEER_ID_TEXT_MAX), FOG_ERR_TRUNCATED; each sets a detail line
+ * `invalid peer ID "<text>": <reason>`. s is borrowed for the call. */
+FOG_NODISCARD int fog_peer_id_parse(const char *s, uint8_t out[FOG_PEER_ID_MAX]);
+/* The CIDv1 libp2p-key text of a peer ID in the given multibase (0 means base36 lower 'k', the
+ * form IPNS names use) into out; returns the length. FOG_ERR_PROTO / FOG_ERR_UNSUPPORTED when
+ * id is not a valid peer ID (fog_peer_id_check), FOG_ERR_LIMIT when cap is too small
+ * (FOG_CID_STR_MAX is always enough). */
+int fog_peer_id_format_cid(const uint8_t *id, size_t len, int base, char *out, size_t cap);
+
 #endif

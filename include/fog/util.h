@@ -36,7 +36,8 @@
     X(LOCKED, -13, "repository is locked by another process")                                     \
     X(NO_REPO, -14, "no repository")                                                               \
     X(AUTH, -15, "authentication failed")                                                          \
-    X(CANCELLED, -16, "cancelled")
+    X(CANCELLED, -16, "cancelled")                                                                 \
+    X(TIMEOUT, -17, "timed out")
 
 enum {
 #define FOG_ERR_ENUM(name, code, msg) FOG_ERR_##name = (code),

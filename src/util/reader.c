@@ -35,7 +35,10 @@ void fog_reader_u8(fog_reader *r, uint8_t *out)
 void fog_reader_be16(fog_reader *r, uint16_t *out)
 {
     const uint8_t *p = take(r, 2);
-    *out = p ? (uint16_t)(p[0] << 8 | p[1]) : 0;
+    *out = 0;
+    if (p != NULL) {
+        *out = (uint16_t)((unsigned)p[0] << 8 | p[1]);
+    }
 }
 
 void fog_reader_be32(fog_reader *r, uint32_t *out)
