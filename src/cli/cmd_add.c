@@ -91,7 +91,9 @@ static void on_entry(void *ctx, const char *path, const fog_cid *c, uint64_t siz
     if (x->mode == 1) {
         printf("%s\n", fog_cid_str(c));
     } else {
-        printf("added %s %s\n", fog_cid_str(c), path);
+        /* Standard input has no name: kubo shows the CID in its place. */
+        const char *cid = fog_cid_str(c);
+        printf("added %s %s\n", cid, path[0] != '\0' ? path : cid);
     }
     fflush(stdout);
 }

@@ -31,6 +31,10 @@ same "cat hello bytes" "$(cat "$T/out")" "hello world"
 expect_ok "cat range" "$FOG" cat --offset 6 --length 3 Qmf412jQZiuVUtdgnB36FXFX7xg5V6KEbSJ4dpQuhkLyfD
 same "cat range bytes" "$(cat "$T/out")" "wor"
 
+# Standard input: the CID stands in for the missing name.
+expect_ok "add stdin" sh -c "printf 'from a pipe' | '$FOG' add"
+grep -qE "^added (bafk[a-z0-9]+) \1$" "$T/out" && ok || bad "stdin add names the entry by its CID: $(cat "$T/out")"
+
 # A folder with a multi-block file, an empty file, an empty folder, UTF-8 names and a symlink.
 mkdir -p "$T/src/sub/empty" "$T/src/ünï"
 head -c 3000000 /dev/urandom > "$T/src/big.bin"
