@@ -185,5 +185,9 @@ typedef struct {
     void *ctx;
     int level;
 } fog_log_sink;
+/* Formats one line (at most 255 bytes) and hands it to sink when level is wanted; cheap when not.
+ * A NULL sink or sink->fn discards. */
+void fog_logf(const fog_log_sink *sink, int level, const char *module, const char *fmt, ...)
+    FOG_PRINTF(4, 5);
 
 #endif

@@ -50,19 +50,7 @@ void fog_mss_config_default(fog_mss_config *cfg)
     cfg->max_leftover_bytes = 256 * 1024;
 }
 
-static void mss_log(const fog_mss *m, int level, const char *fmt, ...) FOG_PRINTF(3, 4);
-static void mss_log(const fog_mss *m, int level, const char *fmt, ...)
-{
-    if (m->cfg.log.fn == NULL || level > m->cfg.log.level) {
-        return;
-    }
-    char line[160];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    m->cfg.log.fn(m->cfg.log.ctx, level, "mss", line);
-}
+#define mss_log(m, level, ...) fog_logf(&(m)->cfg.log, level, "mss", __VA_ARGS__)
 
 static bool id_valid(const char *s)
 {

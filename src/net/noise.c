@@ -56,19 +56,7 @@ struct fog_noise {
     size_t out_off;
 };
 
-static void nlog(const fog_noise *n, int level, const char *fmt, ...) FOG_PRINTF(3, 4);
-static void nlog(const fog_noise *n, int level, const char *fmt, ...)
-{
-    if (n->cfg.log.fn == NULL || level > n->cfg.log.level) {
-        return;
-    }
-    char line[256];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    n->cfg.log.fn(n->cfg.log.ctx, level, "noise", line);
-}
+#define nlog(n, level, ...) fog_logf(&(n)->cfg.log, level, "noise", __VA_ARGS__)
 
 static int die(fog_noise *n, int rc)
 {

@@ -47,19 +47,7 @@ void fog_ping_config_default(fog_ping_config *cfg)
     cfg->max_queued_bytes = 32 * FOG_PING_SIZE;
 }
 
-static void ping_log(const fog_ping *p, int level, const char *fmt, ...) FOG_PRINTF(3, 4);
-static void ping_log(const fog_ping *p, int level, const char *fmt, ...)
-{
-    if (p->cfg.log.fn == NULL || level > p->cfg.log.level) {
-        return;
-    }
-    char line[160];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    p->cfg.log.fn(p->cfg.log.ctx, level, "ping", line);
-}
+#define ping_log(p, level, ...) fog_logf(&(p)->cfg.log, level, "ping", __VA_ARGS__)
 
 int fog_ping_new(fog_ping **out, const fog_ping_config *cfg)
 {

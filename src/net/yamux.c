@@ -106,18 +106,7 @@ struct fog_yamux {
     fog_ms ping_sent;
 };
 
-FOG_PRINTF(3, 4) static void ylog(const fog_yamux *y, int level, const char *fmt, ...)
-{
-    if (y->cfg.log.fn == NULL || level > y->cfg.log.level) {
-        return;
-    }
-    char msg[200];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    y->cfg.log.fn(y->cfg.log.ctx, level, "yamux", msg);
-}
+#define ylog(y, level, ...) fog_logf(&(y)->cfg.log, level, "yamux", __VA_ARGS__)
 
 void fog_yamux_config_default(fog_yamux_config *cfg)
 {

@@ -170,6 +170,39 @@ static void test_util_set_model(void **state)
     assert_false(fog_set_has(&s, keys[0], 1));
 }
 
+typedef struct {
+    int calls;
+    char last[300];
+} log_rec;
+
+static void log_fn(void *ctx, int level, const char *module, const char *msg)
+{
+    log_rec *r = ctx;
+    r->calls++;
+    snprintf(r->last, sizeof r->last, "%d %s %s", level, module, msg);
+}
+
+static void test_util_logf_levels(void **state)
+{
+    (void)state;
+    log_rec r = {0};
+    fog_log_sink sink = {log_fn, &r, FOG_LOG_INFO};
+    fog_logf(&sink, FOG_LOG_DEBUG, "x", "dropped %d", 1);
+    assert_int_equal(r.calls, 0);
+    fog_logf(&sink, FOG_LOG_WARN, "yamux", "window %u", 7u);
+    assert_int_equal(r.calls, 1);
+    assert_string_equal(r.last, "1 yamux window 7");
+    char big[400];
+    memset(big, 'a', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    fog_logf(&sink, FOG_LOG_ERROR, "m", "%s", big); /* cut to one 255-byte line */
+    assert_int_equal(strlen(r.last), strlen("0 m ") + 255);
+    fog_logf(NULL, FOG_LOG_ERROR, "m", "no sink");
+    fog_log_sink none = {NULL, NULL, FOG_LOG_DEBUG};
+    fog_logf(&none, FOG_LOG_ERROR, "m", "no fn");
+    assert_int_equal(r.calls, 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -179,6 +212,7 @@ int main(void)
         cmocka_unit_test(test_util_reader_sticky),
         cmocka_unit_test(test_util_buf_and_hex),
         cmocka_unit_test(test_util_set_model),
+        cmocka_unit_test(test_util_logf_levels),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
