@@ -111,6 +111,18 @@ typedef struct {
     bool trusted;
 } fog_blocksource;
 
+/* Visits root and every block below it once each, depth first in link order (pre-order), with
+ * an explicit stack (a deep DAG cannot exhaust the C stack) and a seen set of multihashes (a
+ * DAG of diamonds costs its block count, not its path count). seen may be NULL (the walk keeps
+ * its own) or a set the caller shares across several walks. Identity CIDs are read from the
+ * CID; other blocks come from src and are verified against their CID unless src->trusted.
+ * visit (may be NULL) sees each block, lent for the call; its non-zero return stops the walk and
+ * is returned. FOG_ERR_NOT_FOUND when a block is missing: its CID goes to *missing_out (may be
+ * NULL) and the detail line names it. Links are read with fog_dag_links. */
+typedef int (*fog_dag_visit_fn)(void *ctx, const fog_cid *c, fog_slice data);
+FOG_NODISCARD int fog_dag_walk(const fog_blocksource *src, const fog_cid *root, fog_set *seen,
+                               fog_dag_visit_fn visit, void *ctx, fog_cid *missing_out);
+
 /* A byte consumer (stdout, a file): 0 or a negative fog_err, which stops the writer. */
 typedef int (*fog_write_fn)(void *ctx, const uint8_t *p, size_t len);
 

@@ -14,9 +14,16 @@
 
 #include "internal.h"
 
-int fog__car_stack_push(void *stack, const fog_cid *c)
+/* A growable stack of CIDs. stack_push has the shape of a fog_cid_fn, so that fog_dag_links can
+ * push a block's links straight onto it: 0 or FOG_ERR_NOMEM. */
+typedef struct {
+    fog_cid *items;
+    size_t n, cap;
+} cid_stack;
+
+static int stack_push(void *stack, const fog_cid *c)
 {
-    fog__car_stack *s = stack;
+    cid_stack *s = stack;
     if (s->n == s->cap) {
         size_t cap = s->cap ? s->cap * 2 : 64;
         size_t bytes;
@@ -34,7 +41,7 @@ int fog__car_stack_push(void *stack, const fog_cid *c)
     return 0;
 }
 
-void fog__car_stack_clear(fog__car_stack *s)
+static void stack_clear(cid_stack *s)
 {
     free(s->items);
     s->items = NULL;
@@ -42,7 +49,10 @@ void fog__car_stack_clear(fog__car_stack *s)
     s->cap = 0;
 }
 
-int fog__car_get(fog__car_get_fn get, void *ctx, const fog_cid *c, fog_slice *out)
+/* A block's bytes: an identity CID's digest is its block (boxo's idstore does the same),
+ * anything else comes from get. FOG_ERR_NOT_FOUND gets a detail naming c. */
+static int car_get(int (*get)(void *, const fog_cid *, fog_slice *), void *ctx, const fog_cid *c,
+                   fog_slice *out)
 {
     if (c->mh_code == FOG_MC_IDENTITY) {
         *out = fog_cid_digest(c);
@@ -55,18 +65,19 @@ int fog__car_get(fog__car_get_fn get, void *ctx, const fog_cid *c, fog_slice *ou
     return rc;
 }
 
-int fog__car_links(const fog_cid *c, fog_slice data, fog__car_stack *out)
+/* fog_dag_links into out, emptied first (so links.n counts c's links). */
+static int car_links(const fog_cid *c, fog_slice data, cid_stack *out)
 {
     out->n = 0;
-    return fog_dag_links(c, data, fog__car_stack_push, out);
+    return fog_dag_links(c, data, stack_push, out);
 }
 
 typedef struct {
     const fog_blocksource *src;
     fog_write_fn write_fn;
     void *ctx;
-    fog__car_stack todo;  /* CIDs still to visit; the next one on top */
-    fog__car_stack links; /* the links of the block just written, in link order */
+    cid_stack todo;  /* CIDs still to visit; the next one on top */
+    cid_stack links; /* the links of the block just written, in link order */
     fog_set seen;         /* CID bytes already written */
 } exporter;
 
@@ -89,22 +100,22 @@ static int visit(exporter *x, const fog_cid *c)
         return rc;
     }
     fog_slice data;
-    rc = fog__car_get(x->src->get, x->src->ctx, c, &data);
+    rc = car_get(x->src->get, x->src->ctx, c, &data);
     if (rc == 0) {
         rc = write_block(x, c, data);
     }
     if (rc == 0) {
-        rc = fog__car_links(c, data, &x->links);
+        rc = car_links(c, data, &x->links);
     }
     for (size_t i = x->links.n; rc == 0 && i > 0; i--) {
-        rc = fog__car_stack_push(&x->todo, &x->links.items[i - 1]);
+        rc = stack_push(&x->todo, &x->links.items[i - 1]);
     }
     return rc;
 }
 
 static int walk(exporter *x, const fog_cid *root)
 {
-    int rc = fog__car_stack_push(&x->todo, root);
+    int rc = stack_push(&x->todo, root);
     while (rc == 0 && x->todo.n > 0) {
         fog_cid c = x->todo.items[--x->todo.n];
         rc = visit(x, &c);
@@ -134,7 +145,7 @@ int fog_car_export(const fog_blocksource *src, const fog_cid *roots, size_t n_ro
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < n_roots; i++) {
         fog_slice data;
-        rc = fog__car_get(src->get, src->ctx, &roots[i], &data); /* fail before writing */
+        rc = car_get(src->get, src->ctx, &roots[i], &data); /* fail before writing */
     }
     exporter x = {src, write_fn, ctx, {NULL, 0, 0}, {NULL, 0, 0}, {0}};
     fog_set_init(&x.seen);
@@ -144,8 +155,8 @@ int fog_car_export(const fog_blocksource *src, const fog_cid *roots, size_t n_ro
     for (size_t i = 0; rc == 0 && i < n_roots; i++) {
         rc = walk(&x, &roots[i]);
     }
-    fog__car_stack_clear(&x.todo);
-    fog__car_stack_clear(&x.links);
+    stack_clear(&x.todo);
+    stack_clear(&x.links);
     fog_set_clear(&x.seen);
     return rc;
 }

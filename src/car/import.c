@@ -19,6 +19,8 @@
 
 #include "internal.h"
 
+#include "fog/unixfs.h"
+
 #define PENDING_BYTES FOG_STORE_BATCH_BYTES
 #define PENDING_MAX 1024
 
@@ -144,11 +146,6 @@ static void undo(importer *im)
     }
 }
 
-static int view_get(void *view, const fog_cid *c, fog_slice *out)
-{
-    return fog_store_view_get(view, c, out);
-}
-
 static int missing(const fog_cid *root, const fog_cid *c)
 {
     char rs[FOG_CID_STR_MAX], cs[FOG_CID_STR_MAX];
@@ -164,50 +161,25 @@ static int missing(const fog_cid *root, const fog_cid *c)
                     cs);
 }
 
-typedef struct {
-    fog_store_view *view;
-    fog_set seen;         /* multihashes checked, across roots */
-    fog__car_stack todo;  /* CIDs still to check */
-    fog__car_stack links; /* the links of the block being checked */
-} dag_check;
-
-/* Every block under root is in the store (identity blocks are in their CIDs). */
-static int check_dag(dag_check *d, const fog_cid *root)
-{
-    int rc = fog__car_stack_push(&d->todo, root);
-    while (rc == 0 && d->todo.n > 0) {
-        fog_cid c = d->todo.items[--d->todo.n];
-        fog_slice mh = fog_cid_mh(&c);
-        fog_slice data;
-        if ((rc = fog_set_add(&d->seen, mh.p, mh.len)) <= 0) {
-            continue;
-        }
-        rc = fog__car_get(view_get, d->view, &c, &data);
-        if (rc == FOG_ERR_NOT_FOUND) {
-            return missing(root, &c);
-        }
-        if (rc == 0) {
-            rc = fog__car_links(&c, data, &d->links);
-        }
-        for (size_t i = 0; rc == 0 && i < d->links.n; i++) {
-            rc = fog__car_stack_push(&d->todo, &d->links.items[i]);
-        }
-    }
-    return rc;
-}
-
 static int pin_roots(fog_store *s, const fog_cid *roots, size_t n)
 {
-    dag_check d = {NULL, {0}, {NULL, 0, 0}, {NULL, 0, 0}};
-    fog_set_init(&d.seen);
-    int rc = fog_store_view_begin(s, &d.view);
+    /* Every block under each root must be in the store (identity blocks are in their CIDs);
+     * the seen set is shared, so blocks common to several roots are checked once. */
+    fog_store_view *view = NULL;
+    fog_set seen;
+    fog_set_init(&seen);
+    int rc = fog_store_view_begin(s, &view);
     for (size_t i = 0; rc == 0 && i < n; i++) {
-        rc = check_dag(&d, &roots[i]);
+        fog_blocksource src;
+        fog_blocksource_from_view(&src, view);
+        fog_cid absent;
+        rc = fog_dag_walk(&src, &roots[i], &seen, NULL, NULL, &absent);
+        if (rc == FOG_ERR_NOT_FOUND) {
+            rc = missing(&roots[i], &absent);
+        }
     }
-    fog_store_view_end(d.view);
-    fog_set_clear(&d.seen);
-    fog__car_stack_clear(&d.todo);
-    fog__car_stack_clear(&d.links);
+    fog_store_view_end(view);
+    fog_set_clear(&seen);
     fog_store_batch *b = NULL;
     if (rc == 0) {
         rc = fog_store_batch_begin(s, &b);

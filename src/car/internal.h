@@ -29,21 +29,4 @@ FOG_NODISCARD int fog__car_header_write(fog_buf *out, const fog_cid *roots, size
  * FOG_UVARINT_MAX + FOG_CID_MAX bytes). Returns the count. */
 size_t fog__car_section_head(const fog_cid *c, size_t data_len, uint8_t *out);
 
-/* A growable stack of CIDs. fog__car_stack_push has the shape of a fog_cid_fn, so that
- * fog_dag_links can push a block's links straight onto it: 0 or FOG_ERR_NOMEM. */
-typedef struct {
-    fog_cid *items;
-    size_t n, cap;
-} fog__car_stack;
-FOG_NODISCARD int fog__car_stack_push(void *stack, const fog_cid *c);
-void fog__car_stack_clear(fog__car_stack *s);
-
-/* A block's bytes for export and pinning: an identity CID's digest is its block (boxo's idstore
- * does the same), anything else comes from get. FOG_ERR_NOT_FOUND gets a detail naming c. */
-typedef int (*fog__car_get_fn)(void *ctx, const fog_cid *c, fog_slice *out);
-FOG_NODISCARD int fog__car_get(fog__car_get_fn get, void *ctx, const fog_cid *c,
-                               fog_slice *out);
-/* fog_dag_links into out, emptied first (so links.n counts c's links). */
-FOG_NODISCARD int fog__car_links(const fog_cid *c, fog_slice data, fog__car_stack *out);
-
 #endif

@@ -6,7 +6,7 @@
 #include "fog/dag.h"
 #include "fog/mf.h"
 #include "fog/crypto.h"
-#include "walk.h"
+#include "fog/unixfs.h"
 
 static int run_init(const char *repo, cli_args *a)
 {
@@ -59,7 +59,10 @@ static int pin_add_one(fog_store *s, const fog_cid *c, const char *arg, cli_args
     fog_slice block;
     int rc = fog_store_view_begin(s, &v);
     if (rc == 0) {
-        rc = recursive ? cli_walk(v, c, NULL, NULL) : fog_store_view_get(v, c, &block);
+        fog_blocksource src;
+        fog_blocksource_from_view(&src, v);
+        rc = recursive ? fog_dag_walk(&src, c, NULL, NULL, NULL, NULL)
+                       : fog_store_view_get(v, c, &block);
     }
     fog_store_view_end(v);
     if (rc == 0) {

@@ -1077,6 +1077,75 @@ static void test_export_blocksource_from_view_is_trusted(void **state)
     assert_true(src.trusted);
 }
 
+/* fog_dag_walk: each block once in pre-order link order, a diamond fetched once, identity
+ * children read from their CIDs, a missing block named, untrusted blocks verified. */
+typedef struct {
+    fog_cid order[8];
+    size_t n;
+} walk_log;
+
+static int walk_visit(void *ctx, const fog_cid *c, fog_slice data)
+{
+    (void)data;
+    walk_log *w = ctx;
+    assert_true(w->n < 8);
+    w->order[w->n++] = *c;
+    return 0;
+}
+
+static void test_export_dag_walk(void **state)
+{
+    (void)state;
+    mem_src m = {0};
+    fog_cid r1 = mem_add_raw(&m, "one");
+    fog_cid r2 = mem_add_raw(&m, "two");
+    fog_cid inl;
+    assert_int_equal(fog_cid_of(&inl, 1, FOG_MC_RAW, FOG_MC_IDENTITY, (const uint8_t *)"hi", 2), 0);
+    tlink leaves[] = {{r1, "a", 0, 0}, {r2, "b", 0, 0}, {inl, "c", 0, 0}};
+    fog_cid d1 = add_dir(&m, leaves, 2);
+    fog_cid d2 = add_dir(&m, leaves, 3);
+    tlink top[] = {{d1, "x", 0, 0}, {d2, "y", 0, 0}};
+    fog_cid root = add_dir(&m, top, 2);
+    fog_blocksource src = mem_source(&m);
+    walk_log w = {0};
+    m.gets = 0;
+    assert_int_equal(fog_dag_walk(&src, &root, NULL, walk_visit, &w, NULL), 0);
+    const fog_cid *want[] = {&root, &d1, &r1, &r2, &d2, &inl};
+    assert_int_equal(w.n, 6);
+    for (size_t i = 0; i < 6; i++) {
+        assert_true(fog_cid_eq(&w.order[i], want[i]));
+    }
+    assert_int_equal(m.gets, 5); /* r1 and r2 once each; the identity child from its CID */
+
+    /* A shared seen set: a second walk over the same blocks visits nothing. */
+    fog_set seen;
+    fog_set_init(&seen);
+    assert_int_equal(fog_dag_walk(&src, &d1, &seen, NULL, NULL, NULL), 0);
+    w.n = 0;
+    assert_int_equal(fog_dag_walk(&src, &root, &seen, walk_visit, &w, NULL), 0);
+    assert_int_equal(w.n, 3); /* root, d2 and the identity leaf: d1, r1, r2 were seen */
+    fog_set_clear(&seen);
+
+    /* A missing block is named. */
+    fog_cid absent;
+    assert_int_equal(fog_cid_of(&absent, 1, FOG_MC_RAW, FOG_MC_SHA2_256,
+                                (const uint8_t *)"nowhere", 7), 0);
+    tlink gone[] = {{absent, "z", 0, 0}};
+    fog_cid holey = add_dir(&m, gone, 1);
+    fog_cid where;
+    memset(&where, 0, sizeof where);
+    assert_int_equal(fog_dag_walk(&src, &holey, NULL, NULL, NULL, &where), FOG_ERR_NOT_FOUND);
+    assert_true(fog_cid_eq(&where, &absent));
+    assert_non_null(strstr(fog_err_detail(FOG_ERR_NOT_FOUND), fog_cid_str(&absent)));
+
+    /* An untrusted source is verified; a trusted one is taken at its word. */
+    m.v[0].data[0] ^= 1; /* r1's bytes */
+    assert_int_equal(fog_dag_walk(&src, &root, NULL, NULL, NULL, NULL), FOG_ERR_HASH_MISMATCH);
+    src.trusted = true;
+    assert_int_equal(fog_dag_walk(&src, &root, NULL, NULL, NULL, NULL), 0);
+    mem_free(&m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1096,6 +1165,7 @@ int main(void)
         cmocka_unit_test(test_export_get_fixtures),
         cmocka_unit_test(test_export_get_unsafe_names),
         cmocka_unit_test(test_export_blocksource_from_view_is_trusted),
+        cmocka_unit_test(test_export_dag_walk),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
