@@ -52,6 +52,20 @@ void fog_ed25519_sign(const uint8_t secret[FOG_ED25519_SECRET_LEN], const uint8_
 FOG_NODISCARD int fog_ed25519_verify(const uint8_t pub[FOG_ED25519_PUB_LEN], const uint8_t *msg,
                                      size_t len, const uint8_t sig[FOG_ED25519_SIG_LEN]);
 
+/* ChaCha20-Poly1305 IETF (RFC 8439): 32-byte key, 12-byte nonce, 16-byte tag appended. OpenSSL's
+ * libcrypto, not libsodium: its AVX2/AVX-512 code ran 3.2x faster on the project machine (4.2
+ * GB/s against 1.3 GB/s for 64 KiB messages), and this cipher bounds every Noise connection.
+ * seal writes len + 16 bytes to out; open writes ct_len - 16 bytes and returns FOG_ERR_AUTH
+ * (nothing usable in out) when the tag does not verify, FOG_ERR_PROTO when ct_len < 16. out may
+ * equal the input. Lengths up to INT_MAX - 16. */
+#define FOG_CHACHAPOLY_TAG_LEN 16
+FOG_NODISCARD int fog_chachapoly_seal(const uint8_t key[32], const uint8_t nonce[12],
+                                      const uint8_t *ad, size_t ad_len, const uint8_t *pt,
+                                      size_t len, uint8_t *out);
+FOG_NODISCARD int fog_chachapoly_open(const uint8_t key[32], const uint8_t nonce[12],
+                                      const uint8_t *ad, size_t ad_len, const uint8_t *ct,
+                                      size_t ct_len, uint8_t *out);
+
 /* Overwrites secrets before their memory is released or reused. */
 void fog_memzero(void *p, size_t len);
 

@@ -1,7 +1,7 @@
 /* noise_hs.c: the raw Noise layer: CipherState, SymmetricState and the XX handshake
  * (Noise framework rev 34, sections 5.1-5.3 and 7.5) for Noise_XX_25519_ChaChaPoly_SHA256.
  * DH is X25519 (libsodium crypto_scalarmult, which clamps and refuses an all-zero output), the
- * cipher ChaCha20-Poly1305 IETF with the nonce 4 zero bytes || 64-bit little-endian counter
+ * cipher ChaCha20-Poly1305 IETF (fog_chachapoly_*, libcrypto) with the nonce 4 zero bytes || 64-bit little-endian counter
  * (section 12.3), the hash SHA-256 and HKDF built on HMAC-SHA256 (section 4.3). The protocol
  * name is exactly 32 bytes, so h starts as the name itself (section 5.2, InitializeSymmetric).
  * XX: -> e; <- e, ee, s, es; -> s, se. A counter never wraps: n = 2^64-1 is reserved and
@@ -39,10 +39,11 @@ int fog__noise_encrypt(fog__noise_cipher *c, const uint8_t *ad, size_t ad_len, c
     }
     uint8_t nonce[12];
     make_nonce(c->n, nonce);
-    crypto_aead_chacha20poly1305_ietf_encrypt(out, NULL, pt, pt_len, ad, ad_len, NULL, nonce,
-                                              c->k);
-    c->n++;
-    return 0;
+    int rc = fog_chachapoly_seal(c->k, nonce, ad, ad_len, pt, pt_len, out);
+    if (rc == 0) {
+        c->n++;
+    }
+    return rc;
 }
 
 int fog__noise_decrypt(fog__noise_cipher *c, const uint8_t *ad, size_t ad_len, const uint8_t *ct,
@@ -63,8 +64,7 @@ int fog__noise_decrypt(fog__noise_cipher *c, const uint8_t *ad, size_t ad_len, c
     }
     uint8_t nonce[12];
     make_nonce(c->n, nonce);
-    if (crypto_aead_chacha20poly1305_ietf_decrypt(out, NULL, NULL, ct, ct_len, ad, ad_len, nonce,
-                                                  c->k) != 0) {
+    if (fog_chachapoly_open(c->k, nonce, ad, ad_len, ct, ct_len, out) != 0) {
         return fog_errf(FOG_ERR_AUTH, "noise: message %llu fails its authentication tag",
                         (unsigned long long)c->n);
     }

@@ -1,6 +1,8 @@
 /* test_crypto.c: the crypto wrappers against published values: SHA-256 and SHA-512 of "abc"
  * (FIPS 180-2 examples), BLAKE2b-256 of "abc" (as b2sum -l 256 prints it), incremental hashing
- * equal to one-shot, and Ed25519 signatures (RFC 8032 test 1: empty message).
+ * equal to one-shot, Ed25519 signatures (RFC 8032 test 1: empty message), and ChaCha20-Poly1305
+ * (libcrypto) against RFC 8439 section 2.8.2's tag and against libsodium's independent
+ * implementation for every length class Noise uses.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,6 +11,8 @@
 #include <string.h>
 
 #include <cmocka.h>
+
+#include <sodium.h>
 
 #include "fog/crypto.h"
 
@@ -87,12 +91,66 @@ static int setup(void **state)
     return fog_crypto_init();
 }
 
+static void test_crypto_chachapoly_rfc8439(void **state)
+{
+    (void)state;
+    static const char pt[] = "Ladies and Gentlemen of the class of '99: If I could offer you only "
+                             "one tip for the future, sunscreen would be it.";
+    size_t len = sizeof pt - 1; /* 114 bytes */
+    uint8_t key[32], nonce[12], ad[12], tag[16], out[sizeof pt + 16], back[sizeof pt];
+    for (size_t i = 0; i < 32; i++) {
+        key[i] = (uint8_t)(0x80 + i);
+    }
+    unhex("070000004041424344454647", nonce, sizeof nonce);
+    unhex("50515253c0c1c2c3c4c5c6c7", ad, sizeof ad);
+    unhex("1ae10b594f09e26a7e902ecbd0600691", tag, sizeof tag);
+    assert_int_equal(fog_chachapoly_seal(key, nonce, ad, sizeof ad, (const uint8_t *)pt, len, out),
+                     0);
+    assert_memory_equal(out + len, tag, sizeof tag);
+    static const uint8_t ct_start[4] = {0xd3, 0x1a, 0x8d, 0x34};
+    assert_memory_equal(out, ct_start, sizeof ct_start);
+    assert_int_equal(fog_chachapoly_open(key, nonce, ad, sizeof ad, out, len + 16, back), 0);
+    assert_memory_equal(back, pt, len);
+    out[len + 3] ^= 1; /* a tag bit */
+    assert_int_equal(fog_chachapoly_open(key, nonce, ad, sizeof ad, out, len + 16, back),
+                     FOG_ERR_AUTH);
+    out[len + 3] ^= 1;
+    out[0] ^= 0x80; /* a ciphertext bit */
+    assert_int_equal(fog_chachapoly_open(key, nonce, ad, sizeof ad, out, len + 16, back),
+                     FOG_ERR_AUTH);
+    assert_int_equal(fog_chachapoly_open(key, nonce, ad, sizeof ad, out, 15, back), FOG_ERR_PROTO);
+}
+
+static void test_crypto_chachapoly_matches_libsodium(void **state)
+{
+    (void)state;
+    static const size_t lens[] = {0, 1, 15, 16, 17, 63, 64, 65, 255, 1024, 65519};
+    static uint8_t pt[65519], a[65535], b[65535];
+    uint8_t key[32], nonce[12], ad[32];
+    for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+        size_t len = lens[i];
+        fog_random_bytes(pt, len);
+        fog_random_bytes(key, sizeof key);
+        fog_random_bytes(nonce, sizeof nonce);
+        fog_random_bytes(ad, sizeof ad);
+        size_t ad_len = i % 2 ? sizeof ad : 0;
+        assert_int_equal(fog_chachapoly_seal(key, nonce, ad, ad_len, pt, len, a), 0);
+        crypto_aead_chacha20poly1305_ietf_encrypt(b, NULL, pt, len, ad, ad_len, NULL, nonce, key);
+        assert_memory_equal(a, b, len + 16);
+        /* In place, as Noise decrypts. */
+        assert_int_equal(fog_chachapoly_open(key, nonce, ad, ad_len, a, len + 16, a), 0);
+        assert_memory_equal(a, pt, len);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_crypto_hashes),
         cmocka_unit_test(test_crypto_sha256_incremental),
         cmocka_unit_test(test_crypto_ed25519),
+        cmocka_unit_test(test_crypto_chachapoly_rfc8439),
+        cmocka_unit_test(test_crypto_chachapoly_matches_libsodium),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
