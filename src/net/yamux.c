@@ -689,7 +689,9 @@ static int data_frame(fog_yamux *y, ystream *s)
     size_t avail = s->sbuf.len - s->soff;
     size_t n = avail < s->send_window ? avail : s->send_window;
     n = n < FOG_YAMUX_DATA_FRAME_MAX ? n : FOG_YAMUX_DATA_FRAME_MAX;
-    uint16_t flags = s->fin_queued && n == avail ? F_FIN : 0;
+    /* FIN goes alone on an empty frame after the data, as go-yamux sends it: js-yamux applies
+     * a frame's flags before its payload and drops the data of a Data frame that carries FIN. */
+    uint16_t flags = s->fin_queued && avail == 0 ? F_FIN : 0;
     uint8_t b[FOG_YAMUX_HEADER_LEN];
     hdr_put(b, T_DATA, flags, s->id, (uint32_t)n); /* n <= FOG_YAMUX_DATA_FRAME_MAX */
     int rc = fog_buf_reserve(&y->out, sizeof b + n);
