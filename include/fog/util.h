@@ -150,6 +150,8 @@ FOG_NODISCARD static inline int fog_mul_size(size_t a, size_t b, size_t *prod)
 /* Hex: lower-case encode into out (2*len+1 bytes, NUL-terminated); decode accepts either case and
  * returns the byte count or FOG_ERR_PROTO / FOG_ERR_LIMIT (out too small). */
 void fog_hex_encode(const uint8_t *in, size_t len, char *out);
+/* The value of one hex digit (either case), or -1 for another character. */
+int fog_hex_digit(unsigned char c);
 int fog_hex_decode(const char *in, size_t in_len, uint8_t *out, size_t cap);
 
 /* A set of byte strings (multihashes, CIDs) with open addressing; keys are copied in. Used to

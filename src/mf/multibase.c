@@ -27,20 +27,6 @@ static const char B64_STD[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvw
 static const char B64_URL[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 /* Character values, -1 for a character outside the alphabet. */
-static int hex_val(unsigned char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 static int b32_val(unsigned char c)
 {
     if (c >= 'a' && c <= 'z') {
@@ -278,7 +264,7 @@ int fog_base_decode(int base, const char *in, size_t in_len, uint8_t *out, size_
     switch (base) {
     case FOG_BASE16:
     case FOG_BASE16_UPPER:
-        return bits_decode(hex_val, 4, in, in_len, out, cap);
+        return bits_decode(fog_hex_digit, 4, in, in_len, out, cap);
     case FOG_BASE32:
     case FOG_BASE32_UPPER:
         return bits_decode(b32_val, 5, in, in_len, out, cap);

@@ -118,7 +118,7 @@ void fog_hex_encode(const uint8_t *in, size_t len, char *out)
     out[2 * len] = '\0';
 }
 
-static int hexval(char c)
+int fog_hex_digit(unsigned char c)
 {
     if (c >= '0' && c <= '9') {
         return c - '0';
@@ -141,8 +141,8 @@ int fog_hex_decode(const char *in, size_t in_len, uint8_t *out, size_t cap)
         return FOG_ERR_LIMIT;
     }
     for (size_t i = 0; i < in_len / 2; i++) {
-        int hi = hexval(in[2 * i]);
-        int lo = hexval(in[2 * i + 1]);
+        int hi = fog_hex_digit((unsigned char)in[2 * i]);
+        int lo = fog_hex_digit((unsigned char)in[2 * i + 1]);
         if (hi < 0 || lo < 0) {
             return FOG_ERR_PROTO;
         }
