@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 pkgs=(build-essential cmake pkg-config libuv1-dev libsodium-dev libssl-dev liblmdb-dev
       libprotobuf-c-dev protobuf-c-compiler libh2o-dev libjansson-dev libqrencode-dev)
 if [ "${1:-}" = "--test" ] || [ "${1:-}" = "--fuzz" ]; then
-  pkgs+=(libcmocka-dev clang libclang-rt-14-dev openssl procps time util-linux)
+  pkgs+=(libcmocka-dev clang libclang-rt-14-dev openssl procps time util-linux curl)
   # A machine may have node and npm from elsewhere (Debian's npm would conflict with them).
   command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 fi
@@ -25,13 +25,20 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-if [ "${1:-}" = "--test" ]; then
-  # npm ci only when the lock file changed since the last install.
-  cd tests/interop
-  stamp=node_modules/.fog-lock-stamp
-  if [ ! -f "$stamp" ] || ! cmp -s package-lock.json "$stamp"; then
-    echo "deps: installing npm packages for tests/interop" >&2
-    npm ci --no-audit --no-fund --loglevel=error >/dev/null
-    cp package-lock.json "$stamp"
+# npm ci in dir only when its lock file changed since the last install.
+npm_ci() {
+  local dir=$1 stamp=$1/node_modules/.fog-lock-stamp
+  if [ ! -f "$stamp" ] || ! cmp -s "$dir/package-lock.json" "$stamp"; then
+    echo "deps: installing npm packages for $dir" >&2
+    local log
+    log=$(mktemp)
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >"$log" 2>&1) ||
+      { cat "$log" >&2; rm -f "$log"; echo "deps: npm ci failed in $dir" >&2; exit 1; }
+    rm -f "$log"
+    cp "$dir/package-lock.json" "$stamp"
   fi
+}
+if [ "${1:-}" = "--test" ]; then
+  npm_ci tests/interop          # UnixFS and CAR (ipfs-unixfs-importer, @ipld/car, ...)
+  npm_ci tests/interop/js-peer  # js-libp2p for the connection-stack tests
 fi
