@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# make run: the main job for now (the daemon arrives in a later issue): make a repository if
-# there is none, add a sample folder, show its CID, list it and read a file back.
+# make run: make a repository if there is none, add a sample folder, show its CID, list it and
+# read a file back, then run `fog daemon` on that repository in the foreground (it prints its
+# peer ID, listen addresses and API address; Ctrl-C stops it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 FOG=build/fog
@@ -30,3 +31,6 @@ echo "== fog repo stat"
 "$FOG" --repo "$repo" repo stat
 echo
 echo "repository: $repo   (try: build/fog --repo $repo cat $root/docs/notes.txt)"
+echo
+echo "== fog daemon (Ctrl-C stops it; meanwhile try: build/fog --repo $repo id, swarm peers)"
+exec "$FOG" --repo "$repo" daemon

@@ -104,5 +104,7 @@ extern const cli_cmd cli_cmd_pin_add, cli_cmd_pin_rm, cli_cmd_pin_ls, cli_cmd_gc
 extern const cli_cmd cli_cmd_block_get, cli_cmd_block_put, cli_cmd_block_stat, cli_cmd_block_rm;
 extern const cli_cmd cli_cmd_car_export, cli_cmd_car_import, cli_cmd_cid_inspect;
 extern const cli_cmd cli_cmd_repo_stat, cli_cmd_repo_verify;
+extern const cli_cmd cli_cmd_daemon, cli_cmd_id, cli_cmd_swarm_connect, cli_cmd_swarm_peers;
+extern const cli_cmd cli_cmd_ping;
 
 #endif

@@ -16,7 +16,8 @@ static const cli_cmd *const commands[] = {
     &cli_cmd_ls,         &cli_cmd_pin_add,     &cli_cmd_pin_rm,     &cli_cmd_pin_ls,
     &cli_cmd_gc,         &cli_cmd_block_get,   &cli_cmd_block_put,  &cli_cmd_block_stat,
     &cli_cmd_block_rm,   &cli_cmd_car_export,  &cli_cmd_car_import, &cli_cmd_cid_inspect,
-    &cli_cmd_repo_stat,  &cli_cmd_repo_verify,
+    &cli_cmd_repo_stat,  &cli_cmd_repo_verify, &cli_cmd_daemon,     &cli_cmd_id,
+    &cli_cmd_swarm_connect, &cli_cmd_swarm_peers, &cli_cmd_ping,
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

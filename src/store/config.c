@@ -2,7 +2,10 @@
  * JSON written with jansson, in the shape kubo uses for the parts fog shares with it:
  *   {"Identity": {"PeerID": "12D3KooW...", "PrivKey": "CAESQ..."},
  *    "Datastore": {"Type": "lmdb", "MapSizeBytes": N}, "Import": {"CidProfile": "..."},
- *    "Version": 1}
+ *    "Addresses": {"Swarm": ["/ip4/0.0.0.0/tcp/4001", "/ip6/::/tcp/4001"],
+ *                  "API": "/ip4/127.0.0.1/tcp/5001"}, "Version": 1}
+ * Addresses is read by the daemon (src/cli/cmd_daemon.c), which uses these defaults when a
+ * repository made before it has none.
  * PrivKey is the libp2p PrivateKey protobuf {Type = 1 (Ed25519), Data = seed || public}
  * (PROTOCOLS.md 3.1: 08 01 12 40 then 64 bytes) in standard base64 WITH padding, as kubo writes
  * it (Go's base64.StdEncoding); multibase base64 has no padding, so padding is added and
@@ -107,10 +110,12 @@ static json_t *config_build(const uint8_t secret[FOG_ED25519_SECRET_LEN], const 
     if (rc < 0) {
         return NULL;
     }
-    json_t *root = json_pack("{s:{s:s,s:s},s:{s:s,s:I},s:{s:s},s:i}", "Identity", "PeerID",
-                             peer_id, "PrivKey", b64, "Datastore", "Type", "lmdb", "MapSizeBytes",
-                             (json_int_t)STORE_MAP_SIZE_DEFAULT, "Import", "CidProfile",
-                             CID_PROFILE_DEFAULT, "Version", CONFIG_VERSION);
+    json_t *root = json_pack("{s:{s:s,s:s},s:{s:s,s:I},s:{s:s},s:{s:[s,s],s:s},s:i}", "Identity",
+                             "PeerID", peer_id, "PrivKey", b64, "Datastore", "Type", "lmdb",
+                             "MapSizeBytes", (json_int_t)STORE_MAP_SIZE_DEFAULT, "Import",
+                             "CidProfile", CID_PROFILE_DEFAULT, "Addresses", "Swarm",
+                             "/ip4/0.0.0.0/tcp/4001", "/ip6/::/tcp/4001", "API",
+                             "/ip4/127.0.0.1/tcp/5001", "Version", CONFIG_VERSION);
     fog_memzero(b64, sizeof b64);
     return root;
 }

@@ -1,0 +1,57 @@
+/* api.h: the daemon's local HTTP API (kubo's /api/v0 RPC shapes where they fit), served with
+ * libh2o on the node's libuv loop. src/http; DESIGN.md (one loop thread).
+ *
+ * Like kubo: POST only (anything else gets 405), arguments in the query string (?arg=...,
+ * repeatable), JSON answers, errors as {"Message": "...", "Code": 0, "Type": "error"} with status
+ * 400 (bad arguments) or 500 (the operation failed). A request that carries an Origin header is
+ * refused with 403, so no web page a browser shows can drive the API. Endpoints:
+ *   /api/v0/version          {"Version", "Commit", "Repo", "System"}
+ *   /api/v0/id [arg=PEER]    {"ID", "PublicKey", "Addresses", "AgentVersion", "Protocols"}
+ *   /api/v0/swarm/peers      {"Peers": [{"Addr", "Peer", "Direction", "Latency", "Muxer"}]}
+ *   /api/v0/swarm/connect    arg=MULTIADDR... -> {"Strings": ["connect ID success"]}
+ *   /api/v0/ping             arg=PEER|MULTIADDR, count=N, interval=MS -> newline-delimited
+ *                            {"Success", "Time", "Text"} objects, streamed as pings answer
+ *   /api/v0/shutdown         stops the daemon (config.on_shutdown)
+ * The server binds what it is given (the daemon passes 127.0.0.1:5001 by default); it does not
+ * check that the address is loopback.
+ */
+#ifndef FOG_API_H
+#define FOG_API_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "fog/multiaddr.h"
+#include "fog/node.h"
+#include "fog/util.h"
+
+typedef struct fog_api fog_api;
+
+typedef struct {
+    fog_multiaddr listen;          /* /ip4|/ip6 + /tcp; port 0 = any free port */
+    bool test_protocols;           /* the node serves the test protocols (listed by /id) */
+    void (*on_shutdown)(void *ud); /* /api/v0/shutdown answered; called on the loop, deferred */
+    void *ud;
+    fog_log_sink log;
+} fog_api_config;
+
+/* Makes a server for node (borrowed: it must outlive the server, and its close must complete
+ * before fog_api_close, so that no dial or ping callback reaches a closed server). Nothing is
+ * bound yet. Errors: FOG_ERR_INVALID (listen is not /ip4|/ip6 + /tcp), FOG_ERR_NOMEM. */
+FOG_NODISCARD int fog_api_new(fog_api **out, uv_loop_t *loop, fog_node *node,
+                              const fog_api_config *cfg);
+/* Binds and listens. FOG_ERR_IO with a detail line naming the address on failure. */
+FOG_NODISCARD int fog_api_start(fog_api *api);
+/* The bound address with its actual port (valid after fog_api_start). */
+const fog_multiaddr *fog_api_addr(const fog_api *api);
+/* Stops listening, ends pending requests and waits (at most about a second) for open HTTP
+ * connections to close; done(ud) runs then, after which fog_api_free is valid. */
+void fog_api_close(fog_api *api, void (*done)(void *ud), void *ud);
+/* Frees a server whose close completed (close it even if it was never started). NULL is a
+ * no-op. */
+void fog_api_free(fog_api *api);
+
+#endif
