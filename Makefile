@@ -32,6 +32,7 @@ test: test-deps build asan
 
 bench: test-deps build
 	@bench/add/run.sh
+	@bench/transport/run.sh
 
 fuzz: deps
 	@scripts/fuzz.sh
