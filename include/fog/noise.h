@@ -112,4 +112,12 @@ bool fog_noise_is_done(const fog_noise *n);
  * FOG_ERR_LIMIT for an exhausted nonce counter. */
 FOG_NODISCARD int fog_noise_write(fog_noise *n, const uint8_t *data, size_t len);
 
+/* The zero-copy form of fog_noise_write for one message, used when nothing is queued: the caller
+ * put pt_len (1..FOG_NOISE_PLAINTEXT_MAX) plaintext bytes at frame + 2 and has room for
+ * pt_len + 18 bytes at frame; this writes the 2-byte length, encrypts in place and appends the
+ * tag. The message goes to the socket ahead of anything queued later, so it is refused
+ * (FOG_ERR_INVALID, not fatal) while fog_noise_queued is not 0 or before the handshake is
+ * done. Fatal: FOG_ERR_LIMIT for an exhausted nonce counter. */
+FOG_NODISCARD int fog_noise_seal_frame(fog_noise *n, uint8_t *frame, size_t pt_len);
+
 #endif

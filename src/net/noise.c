@@ -431,3 +431,19 @@ int fog_noise_write(fog_noise *n, const uint8_t *data, size_t len)
     }
     return 0;
 }
+
+int fog_noise_seal_frame(fog_noise *n, uint8_t *frame, size_t pt_len)
+{
+    if (n->st == ST_DEAD) {
+        return n->err;
+    }
+    if (n->st != ST_TRANSPORT || fog_noise_queued(n) != 0 || pt_len == 0 ||
+        pt_len > FOG_NOISE_PLAINTEXT_MAX) {
+        return fog_errf(FOG_ERR_INVALID, "noise: a sealed frame must come alone and fit");
+    }
+    size_t len = pt_len + FOG__NOISE_TAG_LEN;
+    frame[0] = (uint8_t)(len >> 8);
+    frame[1] = (uint8_t)len;
+    int rc = fog__noise_encrypt(&n->tx, NULL, 0, frame + 2, pt_len, frame + 2);
+    return rc < 0 ? die(n, rc) : 0;
+}

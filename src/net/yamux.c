@@ -683,26 +683,30 @@ static bool sendable(const ystream *s)
     return (avail > 0 && s->send_window > 0) || (avail == 0 && s->fin_queued);
 }
 
-/* Cuts one frame from stream s into `out`. */
-static int data_frame(fog_yamux *y, ystream *s)
+/* Cuts one frame of at most max payload bytes from stream s: into dst when it is not NULL (room
+ * for the header checked by the caller), else appended to `out`. *len_out gets the frame's
+ * length. */
+static int data_frame(fog_yamux *y, ystream *s, uint8_t *dst, size_t max, size_t *len_out)
 {
     size_t avail = s->sbuf.len - s->soff;
     size_t n = avail < s->send_window ? avail : s->send_window;
-    n = n < FOG_YAMUX_DATA_FRAME_MAX ? n : FOG_YAMUX_DATA_FRAME_MAX;
+    n = n < max ? n : max;
     /* FIN goes alone on an empty frame after the data, as go-yamux sends it: js-yamux applies
      * a frame's flags before its payload and drops the data of a Data frame that carries FIN. */
     uint16_t flags = s->fin_queued && avail == 0 ? F_FIN : 0;
-    uint8_t b[FOG_YAMUX_HEADER_LEN];
-    hdr_put(b, T_DATA, flags, s->id, (uint32_t)n); /* n <= FOG_YAMUX_DATA_FRAME_MAX */
-    int rc = fog_buf_reserve(&y->out, sizeof b + n);
-    if (rc < 0) {
-        return rc;
+    if (dst == NULL) {
+        int rc = fog_buf_reserve(&y->out, FOG_YAMUX_HEADER_LEN + n);
+        if (rc < 0) {
+            return rc;
+        }
+        dst = y->out.p + y->out.len;
+        y->out.len += FOG_YAMUX_HEADER_LEN + n;
     }
-    memcpy(y->out.p + y->out.len, b, sizeof b); /* room reserved above */
+    hdr_put(dst, T_DATA, flags, s->id, (uint32_t)n); /* n <= FOG_YAMUX_DATA_FRAME_MAX */
     if (n > 0) { /* a bare FIN has no payload, and sbuf.p may be NULL */
-        memcpy(y->out.p + y->out.len + sizeof b, s->sbuf.p + s->soff, n);
+        memcpy(dst + FOG_YAMUX_HEADER_LEN, s->sbuf.p + s->soff, n);
     }
-    y->out.len += sizeof b + n;
+    *len_out = FOG_YAMUX_HEADER_LEN + n;
     s->soff += n;
     s->send_window -= (uint32_t)n;
     y->queued -= n;
@@ -717,18 +721,28 @@ static int data_frame(fog_yamux *y, ystream *s)
     return 0;
 }
 
-/* Queues the next Data frame round-robin: 1 when one was queued, 0 when none can be sent. */
-static int next_data(fog_yamux *y)
+/* The next Data frame round-robin, written straight into dst when room holds its header and at
+ * least one byte (no copy through `out`), else queued in `out`. Returns the bytes written to
+ * dst (0 when queued), or 0 with *none set when no stream can send. */
+static int next_data(fog_yamux *y, uint8_t *dst, size_t room, size_t *wrote, bool *none)
 {
+    *wrote = 0;
+    *none = false;
     for (size_t k = 0; k < y->n_st; k++) {
         size_t i = (y->rr + k) % y->n_st;
         ystream *s = y->st[i];
         if (sendable(s)) {
             y->rr = i + 1;
-            int rc = data_frame(y, s);
-            return rc < 0 ? rc : 1;
+            bool direct = room > FOG_YAMUX_HEADER_LEN;
+            size_t max = direct ? room - FOG_YAMUX_HEADER_LEN : FOG_YAMUX_DATA_FRAME_MAX;
+            max = max < FOG_YAMUX_DATA_FRAME_MAX ? max : FOG_YAMUX_DATA_FRAME_MAX;
+            size_t len = 0;
+            int rc = data_frame(y, s, direct ? dst : NULL, max, &len);
+            *wrote = direct ? len : 0;
+            return rc;
         }
     }
+    *none = true;
     return 0;
 }
 
@@ -741,13 +755,20 @@ int fog_yamux_pull(fog_yamux *y, uint8_t *dst, size_t cap, size_t *len_out, fog_
         if (y->out_off == y->out.len) {
             fog_buf_reset(&y->out);
             y->out_off = 0;
-            int rc = y->fatal != 0 ? 0 : next_data(y);
+            if (y->fatal != 0) {
+                break;
+            }
+            size_t wrote = 0;
+            bool none = false;
+            int rc = next_data(y, dst + n, cap - n, &wrote, &none);
             if (rc < 0) {
                 return fail(y, rc);
             }
-            if (rc == 0) {
+            if (none) {
                 break;
             }
+            n += wrote;
+            continue;
         }
         size_t k = y->out.len - y->out_off;
         k = k < cap - n ? k : cap - n;

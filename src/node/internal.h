@@ -21,7 +21,9 @@
 #include "fog/node.h"
 
 #define NODE_READ_BUF (256u * 1024u)
-#define NODE_WRITE_BUF (256u * 1024u)
+/* Four whole Noise messages (2-byte length + 65535 bytes): fog_conn_pull seals yamux frames in
+ * place in this buffer only when a whole message fits. */
+#define NODE_WRITE_BUF (4u * (2u + 65535u))
 #define NODE_PROTOCOLS_MAX 64 /* FOG_MSS_PROTOCOLS_MAX */
 #define NODE_CLOSE_FLUSH_MS 200
 #define NODE_PING_TIMEOUT_MS 10000

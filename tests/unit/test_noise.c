@@ -448,6 +448,43 @@ static void test_noise_tampered_byte(void **state)
     peer_free(&r);
 }
 
+/* fog_noise_seal_frame gives the same wire bytes as fog_noise_write, only in place, and is
+ * refused while output is queued (it would overtake it). */
+static void test_noise_seal_frame(void **state)
+{
+    (void)state;
+    peer i, r;
+    pair(&i, &r, yamux, 1, yamux, 1, 65536);
+    static uint8_t frame[2 + FOG_NOISE_MSG_MAX];
+    assert_int_equal(fog_noise_write(i.n, (const uint8_t *)"first", 5), 0);
+    memcpy(frame + 2, "second", 6);
+    assert_int_equal(fog_noise_seal_frame(i.n, frame, 6), FOG_ERR_INVALID);
+    uint8_t wire[64];
+    size_t len = pull_all(&i, wire, sizeof wire);
+    assert_int_equal(fog_noise_feed(r.n, wire, len, 0), 0);
+    memcpy(frame + 2, "second", 6);
+    assert_int_equal(fog_noise_seal_frame(i.n, frame, 6), 0);
+    assert_int_equal(frame[0], 0);
+    assert_int_equal(frame[1], 6 + 16);
+    assert_int_equal(fog_noise_feed(r.n, frame, 2 + 6 + 16, 0), 0);
+    for (size_t k = 0; k < FOG_NOISE_PLAINTEXT_MAX; k++) {
+        frame[2 + k] = (uint8_t)k;
+    }
+    assert_int_equal(fog_noise_seal_frame(i.n, frame, FOG_NOISE_PLAINTEXT_MAX), 0);
+    assert_int_equal(fog_noise_feed(r.n, frame, sizeof frame, 0), 0);
+    assert_int_equal(fog_noise_seal_frame(i.n, frame, FOG_NOISE_PLAINTEXT_MAX + 1),
+                     FOG_ERR_INVALID);
+    assert_int_equal(fog_noise_seal_frame(i.n, frame, 0), FOG_ERR_INVALID);
+    peer_drain(&r);
+    assert_int_equal(r.data.len, 5 + 6 + FOG_NOISE_PLAINTEXT_MAX);
+    assert_memory_equal(r.data.p, "firstsecond", 11);
+    for (size_t k = 0; k < FOG_NOISE_PLAINTEXT_MAX; k++) {
+        assert_int_equal(r.data.p[11 + k], (uint8_t)k);
+    }
+    peer_free(&i);
+    peer_free(&r);
+}
+
 static void test_noise_tampered_handshake(void **state)
 {
     (void)state;
@@ -650,6 +687,7 @@ int main(void)
         cmocka_unit_test(test_noise_transport_1mib),
         cmocka_unit_test(test_noise_write_limits),
         cmocka_unit_test(test_noise_tampered_byte),
+        cmocka_unit_test(test_noise_seal_frame),
         cmocka_unit_test(test_noise_tampered_handshake),
         cmocka_unit_test(test_noise_oversized_frame),
         cmocka_unit_test(test_noise_short_frame),
