@@ -249,14 +249,16 @@ static int hs_frame(fog_noise *n)
     return rc;
 }
 
-static int data_frame(fog_noise *n)
+/* Decrypts the transport frame ct (frame_len bytes: n->frame, or the caller's input when the
+ * whole frame arrived in one piece) onto the plaintext buffer. */
+static int data_frame(fog_noise *n, const uint8_t *ct)
 {
     size_t pt_len = n->frame_len - FOG__NOISE_TAG_LEN; /* frame_check: >= tag */
     int rc = fog_buf_reserve(&n->plain, pt_len + 1);
     if (rc < 0) {
         return rc;
     }
-    rc = fog__noise_decrypt(&n->rx, NULL, 0, n->frame, n->frame_len, n->plain.p + n->plain.len);
+    rc = fog__noise_decrypt(&n->rx, NULL, 0, ct, n->frame_len, n->plain.p + n->plain.len);
     if (rc < 0) {
         return rc;
     }
@@ -294,6 +296,11 @@ static int feed_step(fog_noise *n, fog_reader *r)
         if (rc < 0) {
             return rc;
         }
+    } else if (n->st == ST_TRANSPORT && n->frame_have == 0 && r->left >= n->frame_len) {
+        /* The whole frame is in the input: decrypt it from there, without the copy. */
+        fog_reader_bytes(r, n->frame_len, &s);
+        n->hdr_have = 0;
+        return data_frame(n, s.p);
     } else {
         size_t take = n->frame_len - n->frame_have;
         take = take < r->left ? take : r->left;
@@ -305,7 +312,7 @@ static int feed_step(fog_noise *n, fog_reader *r)
         return 0;
     }
     n->hdr_have = 0;
-    return n->st == ST_HANDSHAKE ? hs_frame(n) : data_frame(n);
+    return n->st == ST_HANDSHAKE ? hs_frame(n) : data_frame(n, n->frame);
 }
 
 static void release_lent(fog_noise *n)
