@@ -12,9 +12,11 @@
  * Everything runs on the loop thread: every function here must be called on it, every callback
  * runs on it and none is called from inside the function that registered it (callbacks are
  * deferred to the loop) except where a comment says so. A peer is known by its binary peer ID
- * (a multihash, at most FOG_PEER_ID_MAX bytes); fog keeps at most one live connection per peer
- * (a second one to the same peer replaces nothing: the newer one is closed once the older is
- * up, as go-libp2p does for simultaneous dials).
+ * (a multihash, at most FOG_PEER_ID_MAX bytes); fog keeps at most one live connection per peer.
+ * When a second one comes up, both ends keep the same one: the connection the smaller peer ID
+ * (bytewise) dialled, or of two dialled by the same side the older; the other is closed (its
+ * streams end with FOG_ERR_CANCELLED; the peer stays connected, so no disconnected call, and
+ * `connected` may be called again for the connection that replaced an older one).
  *
  * Limits: a peer that passes one (connections, streams per connection, bytes buffered per
  * stream, message sizes) is dropped, logged at WARN with the peer and the reason.

@@ -222,6 +222,22 @@ static bool flush(nconn *c)
 
 /* ---- events ---- */
 
+/* Of two connections to one peer both sides keep the same one: the one the smaller peer ID
+ * (bytewise) dialled; of two dialled by the same side, the older. So a simultaneous dial leaves
+ * one connection instead of none, and a peer that dials again because it lost the old
+ * connection (half-open on our side) replaces it. */
+static bool keep_newer(const nconn *old, const nconn *c)
+{
+    if (old->inbound == c->inbound) {
+        return false;
+    }
+    const uint8_t *self = c->n->peer_id;
+    size_t self_len = sizeof c->n->peer_id, min = self_len < c->peer_len ? self_len : c->peer_len;
+    int cmp = memcmp(self, c->peer, min);
+    bool self_smaller = cmp < 0 || (cmp == 0 && self_len < c->peer_len);
+    return self_smaller ? !c->inbound : c->inbound;
+}
+
 static void on_connected(nconn *c, const fog_conn_event *ev)
 {
     fog_node *n = c->n;
@@ -245,6 +261,12 @@ static void on_connected(nconn *c, const fog_conn_event *ev)
     c->connected_ms = uv_now(n->loop);
     fog_node_dial_cb cb = c->dial_cb;
     c->dial_cb = NULL;
+    if (old != NULL && keep_newer(old, c)) {
+        old->duplicate = true; /* the peer stays connected: no disconnected observer call */
+        fog_logf(&n->cfg.log, FOG_LOG_INFO, MOD, "older connection to %s replaced", text);
+        nconn_close(old, 0, "replaced by a newer connection");
+        old = NULL;
+    }
     if (old != NULL) {
         c->duplicate = true;
         fog_logf(&n->cfg.log, FOG_LOG_INFO, MOD, "second connection to %s closed (%s)", text,

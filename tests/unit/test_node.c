@@ -376,6 +376,43 @@ static void test_node_ping(void **state)
     pair_down(&a, &b);
 }
 
+/* Both nodes dial each other at the same moment: each side sees two connections come up and
+ * both must keep the same one, not close each other's (which would leave none). */
+static void test_node_simultaneous_dial(void **state)
+{
+    (void)state;
+    setup_loop();
+    tnode a, b;
+    node_make(&a, 1, 0);
+    node_make(&b, 2, 0);
+    dial_res ra, rb;
+    memset(&ra, 0, sizeof ra);
+    memset(&rb, 0, sizeof rb);
+    assert_int_equal(fog_node_dial(a.n, &b.addr, dial_cb, &ra), 0);
+    assert_int_equal(fog_node_dial(b.n, &a.addr, dial_cb, &rb), 0);
+    assert_true(wait_for(is_true, &ra.done));
+    assert_true(wait_for(is_true, &rb.done));
+    assert_int_equal(ra.err, 0);
+    assert_int_equal(rb.err, 0);
+    /* Let the losing connection close on both sides, then check one survived. */
+    ping_res r = {0};
+    for (int i = 0; i < 20; i++) {
+        uv_run(&loop, UV_RUN_NOWAIT);
+    }
+    tnode *pair[2] = {&a, &b};
+    assert_true(wait_for(connected_both, pair));
+    fog_peer_info ia, ib;
+    assert_true(fog_node_peer(a.n, b.id, sizeof b.id, &ia));
+    assert_true(fog_node_peer(b.n, a.id, sizeof a.id, &ib));
+    assert_true(ia.inbound != ib.inbound); /* the same connection, seen from both ends */
+    assert_int_equal(fog_node_ping(a.n, b.id, sizeof b.id, ping_cb, &r), 0);
+    assert_true(wait_for(is_true, &r.done));
+    assert_int_equal(r.err, 0);
+    assert_int_equal(a.disconnected, 0);
+    assert_int_equal(b.disconnected, 0);
+    pair_down(&a, &b);
+}
+
 /* ---- stream clients ---- */
 
 typedef struct {
@@ -629,6 +666,7 @@ int main(void)
         cmocka_unit_test(test_node_dial_errors),
         cmocka_unit_test(test_node_identify_both_ways),
         cmocka_unit_test(test_node_ping),
+        cmocka_unit_test(test_node_simultaneous_dial),
         cmocka_unit_test(test_node_echo_many_streams),
         cmocka_unit_test(test_node_echo_small_window),
         cmocka_unit_test(test_node_bench_counts),
