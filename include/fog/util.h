@@ -1,8 +1,8 @@
 /* util.h: the bottom layer every other fog layer stands on.
  * Error codes (one X-macro table), byte slices and growable buffers, the bounds-checked reader
- * through which every untrusted byte passes, unsigned varints (multiformats rules), overflow-checked
- * size arithmetic and hex. Nothing here allocates except fog_buf, and nothing reads a clock or a
- * socket.
+ * through which every untrusted byte passes, unsigned varints (multiformats rules), the protobuf
+ * wire reader and length-prefixed framing, overflow-checked size arithmetic and hex. Nothing here
+ * allocates except fog_buf, and nothing reads a clock or a socket.
  */
 #ifndef FOG_UTIL_H
 #define FOG_UTIL_H
@@ -136,6 +136,36 @@ static inline bool fog_reader_done(const fog_reader *r)
 {
     return r->err == 0 && r->left == 0;
 }
+
+/* Protobuf wire format (protobuf.dev/programming-guides/encoding), read through a fog_reader:
+ * the one walker under the identify, Kademlia and bitswap decoders. fog_pb_next reads one field:
+ * its key (a varint of at most 5 bytes, <= UINT32_MAX, non-minimal forms accepted as protobuf-c
+ * reads them), then its value. Field number 0, groups (wire types 3, 4) and wire types 6, 7 are
+ * FOG_ERR_PROTO, so are a length past 5 bytes or UINT32_MAX and a varint value past 10 bytes or
+ * 64 bits; a field cut short is FOG_ERR_TRUNCATED. What a field means (its wire type, whether it
+ * may repeat) is the caller's to check. */
+enum { FOG_PB_VARINT = 0, FOG_PB_I64 = 1, FOG_PB_LEN = 2, FOG_PB_I32 = 5 };
+typedef struct {
+    uint32_t field; /* >= 1 when read */
+    uint8_t wt;     /* FOG_PB_VARINT, FOG_PB_I64, FOG_PB_LEN or FOG_PB_I32 */
+    uint64_t num;   /* VARINT: the value; I64, I32: the little-endian value; LEN: 0 */
+    fog_slice v;    /* LEN: the value, borrowed from the reader's input; else empty */
+} fog_pb_field;
+/* true with *f set when a field was read. false at the end of the input (r->err == 0) or on
+ * error (r->err set, sticky); then f->field and f->wt still hold the key when it was read (0
+ * otherwise), so that a caller can judge the field that was cut short. */
+bool fog_pb_next(fog_reader *r, fog_pb_field *f);
+/* After a fog_pb_next loop: 0 when the input ended cleanly, else r->err with the detail line
+ * "<who>: a malformed protobuf field" (or "... cut short"). */
+int fog_pb_end(const fog_reader *r, const char *who);
+
+/* One uvarint-length-prefixed message at the start of in[0..len): 1 with *body (borrowing in)
+ * and *used (prefix plus body) set when it is all there; 0 when more bytes are needed (then
+ * *used = 0, *body empty); FOG_ERR_LIMIT as soon as the complete prefix announces more than max,
+ * before any of the body is waited for; FOG_ERR_PROTO for a non-minimal prefix or one past 9
+ * bytes. Errors set a detail line. A zero-length body is a whole (empty) message. */
+FOG_NODISCARD int fog_lp_frame(const uint8_t *in, size_t len, size_t max, fog_slice *body,
+                               size_t *used);
 
 /* Size arithmetic that fails instead of wrapping: 0 or FOG_ERR_LIMIT. */
 FOG_NODISCARD static inline int fog_add_size(size_t a, size_t b, size_t *sum)

@@ -1,11 +1,11 @@
 /* bs_msg.c: the bitswap message codec (ipfs/specs src/bitswap-protocol.md; PROTOCOLS.md 3.8;
  * schema in proto/bitswap.proto, as boxo bitswap/message/pb/message.proto).
- * Reading is a protobuf walk over fog_reader, like src/net/identify.c, run twice over the same
- * body: the first pass checks every rule and every limit and sizes the result, the second fills
- * one block sized by the first. Wants and presences follow boxo's newMessageFromProto: a CID that
- * is absent or does not parse fails the whole message (boxo's pb.Cid.Unmarshal fails protobuf
- * decoding); so does a payload prefix that does not parse. Blocks are never taken with a CID from
- * the wire: the CID is rebuilt by hashing the data with the prefix's hash function (boxo:
+ * Reading is a protobuf walk with fog_pb_next (src/util/pb.c), as in src/net/identify.c, run twice
+ * over the same body: the first pass checks every rule and every limit and sizes the result, the
+ * second fills one block sized by the first. Wants and presences follow boxo's newMessageFromProto:
+ * a CID that is absent or does not parse fails the whole message (boxo's pb.Cid.Unmarshal fails
+ * protobuf decoding); so does a payload prefix that does not parse. Blocks are never taken with a
+ * CID from the wire: the CID is rebuilt by hashing the data with the prefix's hash function (boxo:
  * cid.Prefix.Sum), so a block that leaves here matches its CID by construction. Where boxo would
  * fail the whole message because go-multihash cannot compute a hash, fog skips only that block and
  * counts it (it computes fewer hashes than go, and the wants next to such a block still matter).
@@ -24,79 +24,20 @@
 
 #include "fog/mf.h"
 
-enum { WT_VARINT = 0, WT_I64 = 1, WT_LEN = 2, WT_I32 = 5 };
-
 /* Field numbers: Message, Wantlist, Entry, Block, BlockPresence. */
 enum { M_WANTLIST = 1, M_BLOCKS = 2, M_PAYLOAD = 3, M_PRESENCES = 4, M_PENDING = 5 };
 enum { WL_ENTRIES = 1, WL_FULL = 2 };
 enum { E_BLOCK = 1, E_PRIORITY = 2, E_CANCEL = 3, E_WANT_TYPE = 4, E_SEND_DONT_HAVE = 5 };
 enum { B_PREFIX = 1, B_DATA = 2 };
 enum { P_CID = 1, P_TYPE = 2 };
+_Static_assert(E_BLOCK == 1 && P_CID == 1, "an entry and a presence carry their CID in field 1");
 
-/* ---- protobuf primitives ---- */
+/* ---- protobuf helpers ---- */
 
-typedef struct {
-    uint64_t field;
-    uint64_t wt;
-    uint64_t num; /* WT_VARINT */
-    fog_slice v;  /* WT_LEN: borrows the body */
-} pbfield;
-
-/* A field key or a length: a 32-bit protobuf varint, at most 5 bytes (protobuf-c refuses longer
- * ones and no encoder writes them). */
-static void varint32(fog_reader *r, uint64_t *out)
-{
-    size_t before = r->left;
-    fog_reader_pbvarint(r, out);
-    if (r->err == 0 && (before - r->left > 5 || *out > UINT32_MAX)) {
-        fog_reader_fail(r, FOG_ERR_PROTO);
-    }
-}
-
-/* Reads one field's key and value. */
-static int pb_next(fog_reader *r, pbfield *f)
-{
-    uint64_t key, len;
-    varint32(r, &key);
-    f->field = key >> 3;
-    f->wt = key & 7;
-    f->num = 0;
-    f->v = fog_slice_make(NULL, 0);
-    if (r->err == 0 && f->field == 0) {
-        return fog_errf(FOG_ERR_PROTO, "bitswap: protobuf field number 0");
-    }
-    switch (f->wt) {
-    case WT_VARINT:
-        fog_reader_pbvarint(r, &f->num);
-        break;
-    case WT_I64:
-        fog_reader_skip(r, 8);
-        break;
-    case WT_I32:
-        fog_reader_skip(r, 4);
-        break;
-    case WT_LEN:
-        varint32(r, &len);
-        if (r->err == 0 && len > r->left) {
-            fog_reader_fail(r, FOG_ERR_TRUNCATED);
-        }
-        fog_reader_bytes(r, (size_t)len, &f->v);
-        break;
-    default:
-        fog_reader_fail(r, FOG_ERR_PROTO); /* groups (3, 4) and wire types 6, 7 */
-        break;
-    }
-    if (r->err < 0) {
-        return fog_errf(r->err, "bitswap: malformed protobuf field");
-    }
-    return 0;
-}
-
-static int expect(const pbfield *f, uint64_t wt, const char *what)
+static int expect(const fog_pb_field *f, uint8_t wt, const char *what)
 {
     if (f->wt != wt) {
-        return fog_errf(FOG_ERR_PROTO, "bitswap: %s has wire type %llu", what,
-                        (unsigned long long)f->wt);
+        return fog_errf(FOG_ERR_PROTO, "bitswap: %s has wire type %u", what, (unsigned)f->wt);
     }
     return 0;
 }
@@ -122,12 +63,9 @@ static int cid_field(fog_cid *out, bool present, fog_slice v, const char *what)
 
 /* ---- reading: one item each ---- */
 
-static int entry_field(fog_bitswap_entry *e, const pbfield *f)
+static int entry_num(void *item, const fog_pb_field *f)
 {
-    int rc = expect(f, f->field == E_BLOCK ? WT_LEN : WT_VARINT, "a wantlist entry field");
-    if (rc < 0) {
-        return rc;
-    }
+    fog_bitswap_entry *e = item;
     switch (f->field) {
     case E_PRIORITY:
         e->priority = to_i32(f->num);
@@ -149,57 +87,51 @@ static int entry_field(fog_bitswap_entry *e, const pbfield *f)
     return 0;
 }
 
-static int entry_read(fog_bitswap_entry *e, fog_slice v)
+static int presence_num(void *item, const fog_pb_field *f)
 {
-    memset(e, 0, sizeof *e);
+    fog_bitswap_presence *p = item;
+    if (f->num > FOG_BITSWAP_DONT_HAVE) {
+        return fog_errf(FOG_ERR_PROTO, "bitswap: presence type %llu", (unsigned long long)f->num);
+    }
+    p->type = f->num == 0 ? FOG_BITSWAP_HAVE : FOG_BITSWAP_DONT_HAVE;
+    return 0;
+}
+
+/* A wantlist entry or a block presence: the CID in field 1 (required, bytes), varints in fields
+ * 2..last handed to on_num as they come, higher fields skipped as unknown. */
+static int cid_item_read(fog_slice v, uint32_t last, int (*on_num)(void *, const fog_pb_field *),
+                         void *item, fog_cid *cid_out, const char *what)
+{
     fog_reader r;
     fog_reader_init(&r, v.p, v.len);
     bool has_cid = false;
     fog_slice cid = {NULL, 0};
-    while (r.left > 0) {
-        pbfield f;
-        int rc = pb_next(&r, &f);
-        if (rc == 0 && f.field >= E_BLOCK && f.field <= E_SEND_DONT_HAVE) {
-            if (f.field == E_BLOCK) {
-                has_cid = f.wt == WT_LEN;
-                cid = f.v;
-            }
-            rc = entry_field(e, &f);
-        }
-        if (rc < 0) {
-            return rc;
+    fog_pb_field f;
+    int rc = 0;
+    while (rc == 0 && fog_pb_next(&r, &f)) {
+        if (f.field == E_BLOCK) { /* == P_CID */
+            rc = expect(&f, FOG_PB_LEN, what);
+            has_cid = true;
+            cid = f.v;
+        } else if (f.field <= last) {
+            rc = expect(&f, FOG_PB_VARINT, what);
+            rc = rc < 0 ? rc : on_num(item, &f);
         }
     }
-    return cid_field(&e->cid, has_cid, cid, "a wantlist entry");
+    rc = rc < 0 ? rc : fog_pb_end(&r, "bitswap");
+    return rc < 0 ? rc : cid_field(cid_out, has_cid, cid, what);
+}
+
+static int entry_read(fog_bitswap_entry *e, fog_slice v)
+{
+    memset(e, 0, sizeof *e);
+    return cid_item_read(v, E_SEND_DONT_HAVE, entry_num, e, &e->cid, "a wantlist entry");
 }
 
 static int presence_read(fog_bitswap_presence *p, fog_slice v)
 {
     memset(p, 0, sizeof *p);
-    fog_reader r;
-    fog_reader_init(&r, v.p, v.len);
-    bool has_cid = false;
-    fog_slice cid = {NULL, 0};
-    while (r.left > 0) {
-        pbfield f;
-        int rc = pb_next(&r, &f);
-        if (rc == 0 && f.field == P_CID) {
-            rc = expect(&f, WT_LEN, "a presence CID");
-            has_cid = true;
-            cid = f.v;
-        } else if (rc == 0 && f.field == P_TYPE) {
-            rc = expect(&f, WT_VARINT, "a presence type");
-            if (rc == 0 && f.num > FOG_BITSWAP_DONT_HAVE) {
-                rc = fog_errf(FOG_ERR_PROTO, "bitswap: presence type %llu",
-                              (unsigned long long)f.num);
-            }
-            p->type = f.num == 0 ? FOG_BITSWAP_HAVE : FOG_BITSWAP_DONT_HAVE;
-        }
-        if (rc < 0) {
-            return rc;
-        }
-    }
-    return cid_field(&p->cid, has_cid, cid, "a block presence");
+    return cid_item_read(v, P_TYPE, presence_num, p, &p->cid, "a block presence");
 }
 
 typedef struct {
@@ -233,11 +165,11 @@ static int payload_read(prefix *px, fog_slice *data, fog_slice v)
     bool has_prefix = false;
     fog_slice pfx = {NULL, 0};
     *data = fog_slice_make(NULL, 0);
-    while (r.left > 0) {
-        pbfield f;
-        int rc = pb_next(&r, &f);
-        if (rc == 0 && (f.field == B_PREFIX || f.field == B_DATA)) {
-            rc = expect(&f, WT_LEN, "a block field");
+    fog_pb_field f;
+    int rc = 0;
+    while (rc == 0 && fog_pb_next(&r, &f)) {
+        if (f.field == B_PREFIX || f.field == B_DATA) {
+            rc = expect(&f, FOG_PB_LEN, "a block field");
             if (f.field == B_PREFIX) {
                 has_prefix = true;
                 pfx = f.v;
@@ -245,9 +177,9 @@ static int payload_read(prefix *px, fog_slice *data, fog_slice v)
                 *data = f.v;
             }
         }
-        if (rc < 0) {
-            return rc;
-        }
+    }
+    if ((rc = rc < 0 ? rc : fog_pb_end(&r, "bitswap")) < 0) {
+        return rc;
     }
     if (!has_prefix) {
         return fog_errf(FOG_ERR_PROTO, "bitswap: a block without a prefix");
@@ -272,6 +204,8 @@ typedef struct {
     size_t data_off;
 } walk;
 
+/* One more item in a list: pass 1 counts it against the limit, pass 2 (which meets the same
+ * items) steps through the room pass 1 made. */
 static int count(size_t *n, const char *what)
 {
     if (*n == FOG_BITSWAP_MAX_ENTRIES) {
@@ -309,63 +243,35 @@ static int on_block(walk *w, const prefix *px, fog_slice data)
     return 0;
 }
 
-static int on_entry(walk *w, fog_slice v)
-{
-    fog_bitswap_entry e;
-    int rc = entry_read(&e, v);
-    if (rc < 0) {
-        return rc;
-    }
-    if (w->fill) {
-        w->entries[w->n_entries++] = e;
-        return 0;
-    }
-    return count(&w->n_entries, "wantlist entries");
-}
-
 static int on_wantlist(walk *w, fog_slice v)
 {
     fog_reader r;
     fog_reader_init(&r, v.p, v.len);
-    while (r.left > 0) {
-        pbfield f;
-        int rc = pb_next(&r, &f);
-        if (rc == 0 && f.field == WL_ENTRIES) {
-            rc = expect(&f, WT_LEN, "a wantlist entry");
-            rc = rc < 0 ? rc : on_entry(w, f.v);
-        } else if (rc == 0 && f.field == WL_FULL) {
-            rc = expect(&f, WT_VARINT, "wantlist.full");
+    fog_pb_field f;
+    int rc = 0;
+    while (rc == 0 && fog_pb_next(&r, &f)) {
+        if (f.field == WL_ENTRIES) {
+            fog_bitswap_entry scratch; /* pass 1 reads into it, pass 2 into its room */
+            rc = expect(&f, FOG_PB_LEN, "a wantlist entry");
+            rc = rc < 0 ? rc : entry_read(w->fill ? &w->entries[w->n_entries] : &scratch, f.v);
+            rc = rc < 0 ? rc : count(&w->n_entries, "wantlist entries");
+        } else if (f.field == WL_FULL) {
+            rc = expect(&f, FOG_PB_VARINT, "wantlist.full");
             w->full = f.num != 0;
         }
-        if (rc < 0) {
-            return rc;
-        }
     }
-    return 0;
+    return rc < 0 ? rc : fog_pb_end(&r, "bitswap");
 }
 
-static int on_presence(walk *w, fog_slice v)
+static int on_field(walk *w, const fog_pb_field *f)
 {
-    fog_bitswap_presence p;
-    int rc = presence_read(&p, v);
-    if (rc < 0) {
-        return rc;
-    }
-    if (w->fill) {
-        w->presences[w->n_presences++] = p;
-        return 0;
-    }
-    return count(&w->n_presences, "block presences");
-}
-
-static int on_field(walk *w, const pbfield *f)
-{
-    int rc = expect(f, f->field == M_PENDING ? WT_VARINT : WT_LEN, "a message field");
+    int rc = expect(f, f->field == M_PENDING ? FOG_PB_VARINT : FOG_PB_LEN, "a message field");
     if (rc < 0) {
         return rc;
     }
     prefix px = {0, FOG_MC_DAG_PB, FOG_MC_SHA2_256, 32}; /* what a 1.0.0 block is */
     fog_slice data = f->v;
+    fog_bitswap_presence scratch;
     switch (f->field) {
     case M_WANTLIST:
         return on_wantlist(w, f->v);
@@ -375,7 +281,8 @@ static int on_field(walk *w, const pbfield *f)
         rc = payload_read(&px, &data, f->v);
         return rc < 0 ? rc : on_block(w, &px, data);
     case M_PRESENCES:
-        return on_presence(w, f->v);
+        rc = presence_read(w->fill ? &w->presences[w->n_presences] : &scratch, f->v);
+        return rc < 0 ? rc : count(&w->n_presences, "block presences");
     default:
         w->pending = to_i32(f->num);
         return 0;
@@ -386,17 +293,14 @@ static int walk_body(walk *w, const uint8_t *in, size_t len)
 {
     fog_reader r;
     fog_reader_init(&r, in, len);
-    while (r.left > 0) {
-        pbfield f;
-        int rc = pb_next(&r, &f);
-        if (rc == 0 && f.field >= M_WANTLIST && f.field <= M_PENDING) {
+    fog_pb_field f;
+    int rc = 0;
+    while (rc == 0 && fog_pb_next(&r, &f)) {
+        if (f.field >= M_WANTLIST && f.field <= M_PENDING) {
             rc = on_field(w, &f);
         }
-        if (rc < 0) {
-            return rc;
-        }
     }
-    return 0;
+    return rc < 0 ? rc : fog_pb_end(&r, "bitswap");
 }
 
 /* Lays out one block: entries, blocks, presences (each struct's size is a multiple of its
@@ -582,14 +486,14 @@ static int put_varint(fog_buf *b, uint64_t field, uint64_t v)
     if (v == 0) {
         return 0;
     }
-    int rc = put_key(b, field, WT_VARINT);
+    int rc = put_key(b, field, FOG_PB_VARINT);
     return rc < 0 ? rc : fog_buf_uvarint(b, v);
 }
 
 /* A length-delimited field's key and length; the caller appends the value. */
 static int put_len_hd(fog_buf *b, uint64_t field, size_t len)
 {
-    int rc = put_key(b, field, WT_LEN);
+    int rc = put_key(b, field, FOG_PB_LEN);
     return rc < 0 ? rc : fog_buf_uvarint(b, len);
 }
 
@@ -665,28 +569,7 @@ int fog_bitswap_encode(const fog_bitswap_msg *m, fog_buf *out)
 
 int fog_bitswap_frame(const uint8_t *in, size_t len, fog_slice *body_out, size_t *consumed_out)
 {
-    fog_reader r;
-    fog_reader_init(&r, in, len);
-    uint64_t n;
-    fog_reader_uvarint(&r, &n);
-    *consumed_out = 0;
-    *body_out = fog_slice_make(NULL, 0);
-    if (r.err == FOG_ERR_TRUNCATED) {
-        return 0; /* the length prefix is not complete yet */
-    }
-    if (r.err < 0) {
-        return fog_errf(r.err, "bitswap: bad message length prefix");
-    }
-    if (n > FOG_BITSWAP_MSG_MAX) {
-        return fog_errf(FOG_ERR_LIMIT, "bitswap: message of %llu bytes passes %u",
-                        (unsigned long long)n, FOG_BITSWAP_MSG_MAX);
-    }
-    if (n > r.left) {
-        return 0;
-    }
-    fog_reader_bytes(&r, (size_t)n, body_out);
-    *consumed_out = len - r.left;
-    return 1;
+    return fog_lp_frame(in, len, FOG_BITSWAP_MSG_MAX, body_out, consumed_out);
 }
 
 void fog_bitswap_framer_init(fog_bitswap_framer *f)

@@ -1,13 +1,14 @@
 /* kad_msg.c: the Kademlia DHT message codec (/ipfs/kad/1.0.0; libp2p/specs kad-dht/README.md,
  * ipfs/specs src/routing/kad-dht.md; PROTOCOLS.md 3.7; schema in proto/kad.proto).
  * Framing: each message is uvarint(length) then that many bytes of protobuf, at most 4 MiB (go
- * reads with msgio.NewVarintReaderSize(s, network.MessageSizeMax)). The framer refuses a prefix
- * past 4 MiB as soon as the prefix is complete, and a prefix that needs a fifth byte (2^28 and
- * more) as soon as its fourth byte arrives, so no body is ever waited for or buffered.
+ * reads with msgio.NewVarintReaderSize(s, network.MessageSizeMax)). The framer is fog_lp_frame,
+ * which refuses a prefix past 4 MiB as soon as the prefix is complete; a prefix that needs a
+ * fifth byte (2^28 and more) is refused here as soon as its fourth byte arrives, so no body is
+ * ever waited for or buffered.
  * Writing: a size pass, then the prefix and the fields in field-number order, zero values left
  * out as go's proto3 writer leaves them out; the output is the same bytes go would write.
- * Reading is a small protobuf walk over fog_reader, run twice over the same bytes as in
- * src/net/identify.c: the first pass checks every rule and counts, the second copies into one
+ * Reading is a protobuf walk with fog_pb_next (src/util/pb.c), run twice over the same bytes as
+ * in src/net/identify.c: the first pass checks every rule and counts, the second copies into one
  * block sized by the first. Where go-libp2p-kad-dht is lenient about the content of a peer entry
  * fog is too (a bad peer ID drops that peer, an address that does not parse is skipped, extra
  * addresses and providers are dropped, a connection value outside the enum reads as
@@ -24,7 +25,6 @@
 enum { M_TYPE = 1, M_KEY = 2, M_RECORD = 3, M_CLOSER = 8, M_PROVIDERS = 9, M_CLUSTER = 10 };
 enum { R_KEY = 1, R_VALUE = 2, R_TIME = 5 };
 enum { P_ID = 1, P_ADDRS = 2, P_CONN = 3 };
-enum { WT_VARINT = 0, WT_I64 = 1, WT_LEN = 2, WT_I32 = 5 };
 
 const char *fog_kad_type_name(fog_kad_type t)
 {
@@ -49,106 +49,35 @@ const char *fog_kad_type_name(fog_kad_type t)
 
 int fog_kad_frame_next(const uint8_t *in, size_t len, fog_slice *msg_out, size_t *used_out)
 {
-    /* FOG_KAD_MSG_MAX is 2^22: any prefix of 4 bytes or fewer fits 28 bits, and one with a
-     * continuation bit on its fourth byte is already too large. */
+    /* FOG_KAD_MSG_MAX is 2^22: a prefix whose fourth byte still continues announces 2^28 or
+     * more, refused here before a fifth byte is waited for (fog_lp_frame would wait for it). */
     fog_reader r;
-    fog_reader_init(&r, in, len);
-    size_t n = 0;
-    uint8_t c = 0x80;
-    while ((c & 0x80) != 0 && r.left > 0 && n < 4) {
-        fog_reader_u8(&r, &c);
-        n++;
-    }
-    if ((c & 0x80) != 0) {
-        if (n < 4) {
-            return 0;
-        }
+    fog_reader_init(&r, in, len < 4 ? len : 4);
+    uint64_t n;
+    fog_reader_uvarint(&r, &n);
+    if (r.err == FOG_ERR_TRUNCATED && len >= 4) {
         return fog_errf(FOG_ERR_LIMIT, "kad: message length prefix passes %u bytes",
                         FOG_KAD_MSG_MAX);
     }
-    fog_reader pr;
-    fog_reader_init(&pr, in, n);
-    uint64_t body_len;
-    fog_reader_uvarint(&pr, &body_len);
-    if (pr.err < 0) {
-        return fog_errf(FOG_ERR_PROTO, "kad: non-minimal message length prefix");
+    fog_slice body;
+    size_t used;
+    int rc = fog_lp_frame(in, len, FOG_KAD_MSG_MAX, &body, &used);
+    if (rc == 1) {
+        *msg_out = body;
+        *used_out = used;
     }
-    if (body_len > FOG_KAD_MSG_MAX) {
-        return fog_errf(FOG_ERR_LIMIT, "kad: message of %llu bytes passes %u",
-                        (unsigned long long)body_len, FOG_KAD_MSG_MAX);
-    }
-    if (body_len > r.left) {
-        return 0;
-    }
-    fog_reader_bytes(&r, (size_t)body_len, msg_out);
-    *used_out = n + (size_t)body_len;
-    return 1;
+    return rc;
 }
 
 /* ---- protobuf fields ---- */
 
-typedef struct {
-    uint64_t field;
-    uint64_t wt;
-    uint64_t num; /* a varint's value */
-    fog_slice v;  /* a length-delimited value, borrowed from the input */
-} pbfield;
-
-/* A field key or a length: a 32-bit varint, at most 5 bytes (as protobuf-c reads them). */
-static void varint32(fog_reader *r, uint64_t *out)
-{
-    size_t before = r->left;
-    fog_reader_pbvarint(r, out);
-    if (r->err == 0 && (before - r->left > 5 || *out > UINT32_MAX)) {
-        fog_reader_fail(r, FOG_ERR_PROTO);
-    }
-}
-
-static int pb_next(fog_reader *r, pbfield *f)
-{
-    uint64_t key, n;
-    varint32(r, &key);
-    f->field = key >> 3;
-    f->wt = key & 7;
-    f->num = 0;
-    f->v = fog_slice_make(NULL, 0);
-    if (r->err == 0 && f->field == 0) {
-        fog_reader_fail(r, FOG_ERR_PROTO);
-    }
-    switch (f->wt) {
-    case WT_VARINT:
-        fog_reader_pbvarint(r, &f->num);
-        break;
-    case WT_I64:
-        fog_reader_skip(r, 8);
-        break;
-    case WT_I32:
-        fog_reader_skip(r, 4);
-        break;
-    case WT_LEN:
-        varint32(r, &n);
-        if (r->err == 0 && n > r->left) {
-            fog_reader_fail(r, FOG_ERR_TRUNCATED);
-        }
-        fog_reader_bytes(r, (size_t)n, &f->v);
-        break;
-    default:
-        fog_reader_fail(r, FOG_ERR_PROTO); /* groups (3, 4) and wire types 6, 7 */
-        break;
-    }
-    if (r->err < 0) {
-        return fog_errf(r->err, "kad: malformed protobuf field");
-    }
-    return 0;
-}
-
 /* A known field: its wire type must be wt, and a singular one (bit set in singular) may come
  * once; seen keeps the singular fields met so far (field numbers < 32). */
-static int known(const pbfield *f, uint64_t wt, bool singular, uint32_t *seen, const char *what)
+static int known(const fog_pb_field *f, uint8_t wt, bool singular, uint32_t *seen,
+                 const char *what)
 {
     if (f->wt != wt) {
-        return fog_errf(FOG_ERR_PROTO, "kad: %s has wire type %llu", what,
-                        (unsigned long long)f->wt);
+        return fog_errf(FOG_ERR_PROTO, "kad: %s has wire type %u", what, (unsigned)f->wt);
     }
     if (singular) {
         uint32_t bit = 1u << f->field;
@@ -220,24 +149,21 @@ static int peer_head(fog_slice body, fog_slice *id, fog_kad_conn *conn)
     uint32_t seen = 0;
     *id = fog_slice_make(NULL, 0);
     *conn = FOG_KAD_NOT_CONNECTED;
-    while (r.left > 0) {
-        pbfield f;
-        int rc = pb_next(&r, &f);
-        if (rc == 0 && f.field == P_ID) {
-            rc = known(&f, WT_LEN, true, &seen, "Peer.id");
+    fog_pb_field f;
+    int rc = 0;
+    while (rc == 0 && fog_pb_next(&r, &f)) {
+        if (f.field == P_ID) {
+            rc = known(&f, FOG_PB_LEN, true, &seen, "Peer.id");
             *id = f.v;
-        } else if (rc == 0 && f.field == P_ADDRS) {
-            rc = known(&f, WT_LEN, false, &seen, "Peer.addrs");
-        } else if (rc == 0 && f.field == P_CONN) {
-            rc = known(&f, WT_VARINT, true, &seen, "Peer.connection");
+        } else if (f.field == P_ADDRS) {
+            rc = known(&f, FOG_PB_LEN, false, &seen, "Peer.addrs");
+        } else if (f.field == P_CONN) {
+            rc = known(&f, FOG_PB_VARINT, true, &seen, "Peer.connection");
             /* go: an open enum; Connectedness() maps unknown values to NotConnected */
             *conn = f.num <= FOG_KAD_CANNOT_CONNECT ? (fog_kad_conn)f.num : FOG_KAD_NOT_CONNECTED;
         }
-        if (rc < 0) {
-            return rc;
-        }
     }
-    return 0;
+    return rc < 0 ? rc : fog_pb_end(&r, "kad");
 }
 
 /* The addresses of a kept peer: parsed in order, the first FOG_KAD_ADDRS_MAX that parse kept
@@ -247,12 +173,8 @@ static int peer_addrs(walk *w, fog_slice body)
     fog_reader r;
     fog_reader_init(&r, body.p, body.len);
     size_t n = 0;
-    while (r.left > 0) {
-        pbfield f;
-        int rc = pb_next(&r, &f);
-        if (rc < 0) {
-            return rc;
-        }
+    fog_pb_field f;
+    while (fog_pb_next(&r, &f)) {
         if (f.field != P_ADDRS) {
             continue;
         }
@@ -269,7 +191,7 @@ static int peer_addrs(walk *w, fog_slice body)
         n++;
         w->t.n_addrs++;
     }
-    return 0;
+    return fog_pb_end(&r, "kad");
 }
 
 static int on_peer(walk *w, fog_slice body, bool is_closer)
@@ -311,12 +233,12 @@ static int on_peer(walk *w, fog_slice body, bool is_closer)
     return 0;
 }
 
-static int on_record_field(fog_kad_record *rec, const pbfield *f, uint32_t *seen)
+static int on_record_field(fog_kad_record *rec, const fog_pb_field *f, uint32_t *seen)
 {
     int rc = 0;
     switch (f->field) {
     case R_KEY:
-        rc = known(f, WT_LEN, true, seen, "Record.key");
+        rc = known(f, FOG_PB_LEN, true, seen, "Record.key");
         if (rc == 0 && f->v.len > FOG_KAD_KEY_MAX) {
             rc = fog_errf(FOG_ERR_LIMIT, "kad: record key of %zu bytes passes %d", f->v.len,
                           FOG_KAD_KEY_MAX);
@@ -324,11 +246,11 @@ static int on_record_field(fog_kad_record *rec, const pbfield *f, uint32_t *seen
         rec->key = f->v;
         break;
     case R_VALUE:
-        rc = known(f, WT_LEN, true, seen, "Record.value");
+        rc = known(f, FOG_PB_LEN, true, seen, "Record.value");
         rec->value = f->v;
         break;
     case R_TIME:
-        rc = known(f, WT_LEN, true, seen, "Record.timeReceived");
+        rc = known(f, FOG_PB_LEN, true, seen, "Record.timeReceived");
         if (rc == 0 && f->v.len > FOG_KAD_TIME_MAX) {
             rc = fog_errf(FOG_ERR_LIMIT, "kad: timeReceived of %zu bytes passes %d", f->v.len,
                           FOG_KAD_TIME_MAX);
@@ -350,15 +272,13 @@ static int on_record(walk *w, fog_slice body)
     uint32_t seen = 0;
     fog_kad_record rec;
     memset(&rec, 0, sizeof rec);
-    while (r.left > 0) {
-        pbfield f;
-        int rc = pb_next(&r, &f);
-        if (rc == 0) {
-            rc = on_record_field(&rec, &f, &seen);
-        }
-        if (rc < 0) {
-            return rc;
-        }
+    fog_pb_field f;
+    int rc = 0;
+    while (rc == 0 && fog_pb_next(&r, &f)) {
+        rc = on_record_field(&rec, &f, &seen);
+    }
+    if ((rc = rc < 0 ? rc : fog_pb_end(&r, "kad")) < 0) {
+        return rc;
     }
     w->m.has_record = true;
     w->m.record = rec;
@@ -371,34 +291,37 @@ static bool int32_ok(uint64_t v)
     return v <= (uint64_t)INT32_MAX || v >= (uint64_t)(int64_t)INT32_MIN;
 }
 
-static int on_field(walk *w, const pbfield *f)
+static int on_field(walk *w, const fog_pb_field *f)
 {
     uint32_t *seen = &w->t.seen;
     int rc = 0;
     switch (f->field) {
     case M_TYPE:
-        if ((rc = known(f, WT_VARINT, true, seen, "Message.type")) == 0 && f->num > FOG_KAD_PING) {
+        rc = known(f, FOG_PB_VARINT, true, seen, "Message.type");
+        if (rc == 0 && f->num > FOG_KAD_PING) {
             return fog_errf(FOG_ERR_PROTO, "kad: unknown message type %llu",
                             (unsigned long long)f->num);
         }
         w->m.type = (fog_kad_type)f->num;
         return rc;
     case M_KEY:
-        if ((rc = known(f, WT_LEN, true, seen, "Message.key")) == 0 && f->v.len > FOG_KAD_KEY_MAX) {
+        rc = known(f, FOG_PB_LEN, true, seen, "Message.key");
+        if (rc == 0 && f->v.len > FOG_KAD_KEY_MAX) {
             return fog_errf(FOG_ERR_LIMIT, "kad: key of %zu bytes passes %d", f->v.len,
                             FOG_KAD_KEY_MAX);
         }
         w->m.key = f->v;
         return rc;
     case M_RECORD:
-        rc = known(f, WT_LEN, true, seen, "Message.record");
+        rc = known(f, FOG_PB_LEN, true, seen, "Message.record");
         return rc < 0 ? rc : on_record(w, f->v);
     case M_CLOSER:
     case M_PROVIDERS:
-        rc = known(f, WT_LEN, false, seen, "a peer list");
+        rc = known(f, FOG_PB_LEN, false, seen, "a peer list");
         return rc < 0 ? rc : on_peer(w, f->v, f->field == M_CLOSER);
     case M_CLUSTER:
-        if ((rc = known(f, WT_VARINT, true, seen, "clusterLevelRaw")) == 0 && !int32_ok(f->num)) {
+        rc = known(f, FOG_PB_VARINT, true, seen, "clusterLevelRaw");
+        if (rc == 0 && !int32_ok(f->num)) {
             return fog_errf(FOG_ERR_PROTO, "kad: clusterLevelRaw is not an int32");
         }
         w->m.cluster_level_raw = (int32_t)(int64_t)f->num; /* in range: checked above */
@@ -413,17 +336,12 @@ static int walk_msg(walk *w, const uint8_t *in, size_t len)
     memset(&w->t, 0, sizeof w->t);
     fog_reader r;
     fog_reader_init(&r, in, len);
-    while (r.left > 0) {
-        pbfield f;
-        int rc = pb_next(&r, &f);
-        if (rc == 0) {
-            rc = on_field(w, &f);
-        }
-        if (rc < 0) {
-            return rc;
-        }
+    fog_pb_field f;
+    int rc = 0;
+    while (rc == 0 && fog_pb_next(&r, &f)) {
+        rc = on_field(w, &f);
     }
-    return 0;
+    return rc < 0 ? rc : fog_pb_end(&r, "kad");
 }
 
 static fog_slice copy_to(uint8_t **at, fog_slice s)
@@ -587,13 +505,13 @@ static size_t body_size(const fog_kad_msg *m)
 
 static int put_varint(fog_buf *b, unsigned field, uint64_t v)
 {
-    int rc = fog_buf_u8(b, (uint8_t)(field << 3 | WT_VARINT));
+    int rc = fog_buf_u8(b, (uint8_t)(field << 3 | FOG_PB_VARINT));
     return rc < 0 ? rc : fog_buf_uvarint(b, v);
 }
 
 static int put_head(fog_buf *b, unsigned field, size_t len)
 {
-    int rc = fog_buf_u8(b, (uint8_t)(field << 3 | WT_LEN));
+    int rc = fog_buf_u8(b, (uint8_t)(field << 3 | FOG_PB_LEN));
     return rc < 0 ? rc : fog_buf_uvarint(b, len);
 }
 

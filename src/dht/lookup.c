@@ -18,6 +18,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fog/kad.h"
+
+_Static_assert(FOG_LOOKUP_KEY_LEN == FOG_KAD_KEY_LEN, "lookup keys are Kademlia keys");
+
 enum { ST_HEARD = 0, ST_WAITING, ST_QUERIED, ST_UNREACHABLE };
 
 typedef struct {
@@ -54,14 +58,7 @@ void fog_lookup_config_default(fog_lookup_config *cfg)
 int fog_lookup_cmp_dist(const uint8_t t[FOG_LOOKUP_KEY_LEN], const uint8_t a[FOG_LOOKUP_KEY_LEN],
                         const uint8_t b[FOG_LOOKUP_KEY_LEN])
 {
-    for (size_t i = 0; i < FOG_LOOKUP_KEY_LEN; i++) {
-        uint8_t da = (uint8_t)(a[i] ^ t[i]);
-        uint8_t db = (uint8_t)(b[i] ^ t[i]);
-        if (da != db) {
-            return da < db ? -1 : 1;
-        }
-    }
-    return 0;
+    return fog_kad_cmp_distance(t, a, b);
 }
 
 int fog_lookup_new(fog_lookup **out, const fog_lookup_config *cfg)

@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "fog/crypto.h"
+#include "fog/kad.h"
 
 typedef struct {
     fog_rtable_peer p;
@@ -61,29 +62,12 @@ void fog_rtable_config_default(fog_rtable_config *cfg)
     cfg->refresh_cpl_max = 15;
 }
 
-/* The number of leading bits a and b share: 0..256. */
-static size_t cpl(const uint8_t a[FOG_RTABLE_KEY_LEN], const uint8_t b[FOG_RTABLE_KEY_LEN])
-{
-    for (size_t i = 0; i < FOG_RTABLE_KEY_LEN; i++) {
-        unsigned x = (unsigned)(a[i] ^ b[i]);
-        if (x != 0) {
-            return i * 8 + (size_t)(__builtin_clz(x) - (int)(sizeof(unsigned) * 8 - 8));
-        }
-    }
-    return FOG_RTABLE_KEY_LEN * 8;
-}
+/* Keys are Kademlia keys: cpl and distance are those of kad_key.c. */
+_Static_assert(FOG_RTABLE_KEY_LEN == FOG_KAD_KEY_LEN, "rtable keys are Kademlia keys");
 
-/* <0 when a is closer to target than b, >0 when farther, 0 when a == b. */
-static int dist_cmp(const uint8_t *a, const uint8_t *b, const uint8_t *target)
+static size_t cpl(const uint8_t *a, const uint8_t *b)
 {
-    for (size_t i = 0; i < FOG_RTABLE_KEY_LEN; i++) {
-        uint8_t da = (uint8_t)(a[i] ^ target[i]);
-        uint8_t db = (uint8_t)(b[i] ^ target[i]);
-        if (da != db) {
-            return da < db ? -1 : 1;
-        }
-    }
-    return 0;
+    return fog_kad_common_prefix_len(a, b);
 }
 
 int fog_rtable_new(fog_rtable **out, const uint8_t *local_id, size_t local_id_len,
@@ -186,6 +170,25 @@ static int locate(const fog_rtable *t, const uint8_t *id, size_t id_len, uint8_t
     fog_sha256(id, id_len, key);
     *bucket_out = cpl(key, t->local_key);
     return 0;
+}
+
+/* The live entry of peer id, with its bucket and index; NULL when id is not a live peer. */
+static entry *find_live(const fog_rtable *t, const uint8_t *id, size_t id_len, size_t *i_out,
+                        size_t *j_out)
+{
+    uint8_t key[FOG_RTABLE_KEY_LEN];
+    size_t i;
+    if (locate(t, id, id_len, key, &i) < 0 || i >= FOG_RTABLE_BUCKETS ||
+        t->b[i].slot == NULL) {
+        return NULL;
+    }
+    size_t j = find_in(live(t, i), t->b[i].len, id, id_len);
+    if (j == t->b[i].len) {
+        return NULL;
+    }
+    *i_out = i;
+    *j_out = j;
+    return &live(t, i)[j];
 }
 
 static void clear_check(fog_rtable *t, size_t i, entry *e)
@@ -343,17 +346,12 @@ int fog_rtable_seen(fog_rtable *t, const uint8_t *id, size_t id_len, fog_ms now,
 
 int fog_rtable_useful(fog_rtable *t, const uint8_t *id, size_t id_len, fog_ms now)
 {
-    uint8_t key[FOG_RTABLE_KEY_LEN];
-    size_t i;
-    if (locate(t, id, id_len, key, &i) < 0 || i >= FOG_RTABLE_BUCKETS ||
-        t->b[i].slot == NULL) {
+    size_t i, j;
+    entry *e = find_live(t, id, id_len, &i, &j);
+    if (e == NULL) {
         return FOG_ERR_NOT_FOUND;
     }
-    size_t j = find_in(live(t, i), t->b[i].len, id, id_len);
-    if (j == t->b[i].len) {
-        return FOG_ERR_NOT_FOUND;
-    }
-    live(t, i)[j].p.last_useful_ms = now;
+    e->p.last_useful_ms = now;
     return 0;
 }
 
@@ -381,21 +379,15 @@ bool fog_rtable_poll_event(fog_rtable *t, fog_rtable_event *ev_out)
 int fog_rtable_check_result(fog_rtable *t, const uint8_t *id, size_t id_len, bool alive,
                             fog_ms now, fog_rtable_peer *promoted_out)
 {
-    uint8_t key[FOG_RTABLE_KEY_LEN];
-    size_t i;
-    if (locate(t, id, id_len, key, &i) < 0 || i >= FOG_RTABLE_BUCKETS ||
-        t->b[i].slot == NULL) {
-        return FOG_ERR_NOT_FOUND;
-    }
-    size_t j = find_in(live(t, i), t->b[i].len, id, id_len);
-    if (j == t->b[i].len) {
+    size_t i, j;
+    entry *e = find_live(t, id, id_len, &i, &j);
+    if (e == NULL) {
         return FOG_ERR_NOT_FOUND;
     }
     if (!alive) {
         rt_log(t, FOG_LOG_DEBUG, "bucket %zu: evicting a peer that failed its check", i);
         return evict(t, i, j, promoted_out) ? 1 : 0;
     }
-    entry *e = &live(t, i)[j];
     clear_check(t, i, e);
     e->p.last_seen_ms = now;
     move_to_front(live(t, i), j);
@@ -404,20 +396,12 @@ int fog_rtable_check_result(fog_rtable *t, const uint8_t *id, size_t id_len, boo
 
 bool fog_rtable_find(const fog_rtable *t, const uint8_t *id, size_t id_len, fog_rtable_peer *out)
 {
-    uint8_t key[FOG_RTABLE_KEY_LEN];
-    size_t i;
-    if (locate(t, id, id_len, key, &i) < 0 || i >= FOG_RTABLE_BUCKETS ||
-        t->b[i].slot == NULL) {
-        return false;
+    size_t i, j;
+    const entry *e = find_live(t, id, id_len, &i, &j);
+    if (e != NULL && out != NULL) {
+        *out = e->p;
     }
-    size_t j = find_in(live(t, i), t->b[i].len, id, id_len);
-    if (j == t->b[i].len) {
-        return false;
-    }
-    if (out != NULL) {
-        *out = live(t, i)[j].p;
-    }
-    return true;
+    return e != NULL;
 }
 
 /* Offers every entry of bucket i to the best-n list out[0..*cnt), kept closest first. */
@@ -427,11 +411,11 @@ static void offer_bucket(const fog_rtable *t, size_t i, const uint8_t *target, s
     const entry *arr = live(t, i);
     for (size_t j = 0; j < t->b[i].len; j++) {
         const fog_rtable_peer *p = &arr[j].p;
-        if (*cnt == n && dist_cmp(p->key, out[n - 1].key, target) >= 0) {
+        if (*cnt == n && fog_kad_cmp_distance(target, p->key, out[n - 1].key) >= 0) {
             continue;
         }
         size_t pos = *cnt < n ? *cnt : n - 1;
-        while (pos > 0 && dist_cmp(p->key, out[pos - 1].key, target) < 0) {
+        while (pos > 0 && fog_kad_cmp_distance(target, p->key, out[pos - 1].key) < 0) {
             pos--;
         }
         size_t keep = *cnt < n ? *cnt : n - 1;

@@ -8,11 +8,11 @@
  * messages of at most 8 KiB, merged as proto.Merge does (repeated fields concatenated, a later
  * singular field replacing an earlier one), then listen addresses parsed one by one, those that
  * do not parse skipped (go logs and continues), and an unparsable observed address dropped.
- * The decoder is a small protobuf walk over fog_reader rather than protobuf-c, so that limits are
- * checked before anything is allocated and strings with NUL bytes cannot be cut short silently.
- * It runs twice over the same bytes: the first pass checks every rule and sizes the result, the
- * second copies the repeated fields into one block sized by the first. Unknown fields are skipped,
- * as protobuf requires; a known field with the wrong wire type is an error.
+ * The decoder is a protobuf walk with fog_pb_next (src/util/pb.c) rather than protobuf-c, so that
+ * limits are checked before anything is allocated and strings with NUL bytes cannot be cut short
+ * silently. It runs twice over the same bytes: the first pass checks every rule and sizes the
+ * result, the second copies the repeated fields into one block sized by the first. Unknown fields
+ * are skipped, as protobuf requires; a known field with the wrong wire type is an error.
  */
 #include "fog/identify.h"
 
@@ -31,13 +31,11 @@ enum {
     F_SIGNED_PEER_RECORD = 8,
 };
 
-enum { WT_VARINT = 0, WT_I64 = 1, WT_LEN = 2, WT_I32 = 5 };
-
 /* ---- writing ---- */
 
 static int put_field(fog_buf *b, uint64_t field, const void *p, size_t len)
 {
-    int rc = fog_buf_uvarint(b, field << 3 | WT_LEN);
+    int rc = fog_buf_uvarint(b, field << 3 | FOG_PB_LEN);
     if (rc == 0) {
         rc = fog_buf_uvarint(b, len);
     }
@@ -248,7 +246,7 @@ static int on_protocol(walk *w, fog_slice v)
 }
 
 /* A singular field: the last one wins (protobuf merge). Checked in pass 1 only. */
-static int on_single(walk *w, uint64_t field, fog_slice v)
+static int on_single(walk *w, uint32_t field, fog_slice v)
 {
     int rc = 0;
     switch (field) {
@@ -276,7 +274,7 @@ static int on_single(walk *w, uint64_t field, fog_slice v)
     return rc;
 }
 
-static int on_field(walk *w, uint64_t field, fog_slice v)
+static int on_field(walk *w, uint32_t field, fog_slice v)
 {
     switch (field) {
     case F_LISTEN_ADDRS:
@@ -294,57 +292,35 @@ static int on_field(walk *w, uint64_t field, fog_slice v)
     }
 }
 
-static bool known(uint64_t field)
+static bool known(uint32_t field)
 {
     return (field >= F_PUBLIC_KEY && field <= F_AGENT_VERSION) || field == F_SIGNED_PEER_RECORD;
 }
 
-/* A field key or a length: a 32-bit protobuf varint, at most 5 bytes even when not minimal
- * (protobuf-c refuses longer ones; go reads them, but no encoder writes them). */
-static void varint32(fog_reader *r, uint64_t *out)
+/* Every known field is length-delimited. Judged on the key alone, so a known field with another
+ * wire type is FOG_ERR_PROTO even when its value is also cut short. */
+static int key_check(const fog_pb_field *f)
 {
-    size_t before = r->left;
-    fog_reader_pbvarint(r, out);
-    if (r->err == 0 && (before - r->left > 5 || *out > UINT32_MAX)) {
-        fog_reader_fail(r, FOG_ERR_PROTO);
+    if (known(f->field) && f->wt != FOG_PB_LEN) {
+        return fog_errf(FOG_ERR_PROTO, "identify: field %u has wire type %u", (unsigned)f->field,
+                        (unsigned)f->wt);
     }
+    return 0;
 }
 
-/* Reads one field's key and value; a length-delimited value goes to on_field. */
-static int field_read(walk *w, fog_reader *r)
+/* Reads one message's fields; unknown ones are skipped. */
+static int fields_read(walk *w, fog_slice m)
 {
-    uint64_t key, skip;
-    varint32(r, &key);
-    uint64_t field = key >> 3, wt = key & 7;
-    if (r->err == 0 && (field == 0 || (known(field) && wt != WT_LEN))) {
-        return fog_errf(FOG_ERR_PROTO, "identify: bad field key %llu", (unsigned long long)key);
+    fog_reader r;
+    fog_reader_init(&r, m.p, m.len);
+    fog_pb_field f;
+    int rc = 0;
+    while (rc == 0 && fog_pb_next(&r, &f)) {
+        rc = key_check(&f);
+        rc = rc < 0 ? rc : on_field(w, f.field, f.v);
     }
-    fog_slice v = {NULL, 0};
-    switch (wt) {
-    case WT_VARINT:
-        fog_reader_pbvarint(r, &skip);
-        break;
-    case WT_I64:
-        fog_reader_skip(r, 8);
-        break;
-    case WT_I32:
-        fog_reader_skip(r, 4);
-        break;
-    case WT_LEN:
-        varint32(r, &skip);
-        if (r->err == 0 && skip > r->left) {
-            fog_reader_fail(r, FOG_ERR_TRUNCATED);
-        }
-        fog_reader_bytes(r, (size_t)skip, &v);
-        break;
-    default:
-        fog_reader_fail(r, FOG_ERR_PROTO); /* groups (3, 4) and wire types 6, 7 */
-        break;
-    }
-    if (r->err < 0) {
-        return fog_errf(r->err, "identify: malformed protobuf field");
-    }
-    return wt == WT_LEN ? on_field(w, field, v) : 0;
+    rc = rc < 0 ? rc : key_check(&f); /* a field that failed: f still holds its key */
+    return rc < 0 ? rc : fog_pb_end(&r, "identify");
 }
 
 /* Walks every length-prefixed message of the stream. */
@@ -358,24 +334,15 @@ static int walk_stream(walk *w, const uint8_t *in, size_t len, size_t *n_msgs)
             return fog_errf(FOG_ERR_LIMIT, "identify: more than %d messages",
                             FOG_IDENTIFY_MAX_MESSAGES);
         }
-        uint64_t mlen;
-        fog_reader_uvarint(&r, &mlen);
-        if (r.err == 0 && mlen > FOG_IDENTIFY_MSG_MAX) {
-            return fog_errf(FOG_ERR_LIMIT, "identify: message of %llu bytes passes %d",
-                            (unsigned long long)mlen, FOG_IDENTIFY_MSG_MAX);
-        }
         fog_slice m;
-        fog_reader_bytes(&r, (size_t)mlen, &m);
+        fog_reader_lp(&r, FOG_IDENTIFY_MSG_MAX, &m);
         if (r.err < 0) {
-            return fog_errf(r.err, "identify: message %zu is cut short or badly prefixed", n + 1);
+            return fog_errf(r.err, "identify: message %zu passes %d bytes, is cut short or is "
+                            "badly prefixed", n + 1, FOG_IDENTIFY_MSG_MAX);
         }
-        fog_reader mr;
-        fog_reader_init(&mr, m.p, m.len);
-        while (mr.left > 0) {
-            int rc = field_read(w, &mr);
-            if (rc < 0) {
-                return rc;
-            }
+        int rc = fields_read(w, m);
+        if (rc < 0) {
+            return rc;
         }
         n++;
     }

@@ -1,4 +1,5 @@
-/* test_util.c: error table, buffers, varints and the bounds-checked reader. */
+/* test_util.c: error table, buffers, varints, the bounds-checked reader, the protobuf wire
+ * reader and length-prefixed framing. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -114,6 +115,148 @@ static void test_util_reader_sticky(void **state)
     assert_int_equal(r.err, FOG_ERR_LIMIT);
 }
 
+/* The examples of the protobuf encoding guide (protobuf.dev/programming-guides/encoding: 150 as
+ * 96 01, "testing" as 07 74 65 73 74 69 6e 67), then each other wire type and a key written in
+ * five bytes where one would do. */
+static void test_util_pb_fields(void **state)
+{
+    (void)state;
+    const uint8_t in[] = {
+        0x08, 0x96, 0x01,                                     /* 1: varint 150 */
+        0x12, 0x07, 't', 'e', 's', 't', 'i', 'n', 'g',        /* 2: "testing" */
+        0x19, 0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01, /* 3: fixed64 */
+        0x25, 0x04, 0x03, 0x02, 0x01,                         /* 4: fixed32 */
+        0x2a, 0x00,                                           /* 5: empty bytes */
+        0xb0, 0x80, 0x80, 0x80, 0x00, 0x01,                   /* 6: varint 1, 5-byte key */
+        0xf8, 0xff, 0xff, 0xff, 0x0f, 0x00,                   /* 2^29 - 1: varint 0 */
+    };
+    const struct {
+        uint32_t field;
+        uint8_t wt;
+        uint64_t num;
+        size_t len;
+    } want[] = {
+        {1, FOG_PB_VARINT, 150, 0},
+        {2, FOG_PB_LEN, 0, 7},
+        {3, FOG_PB_I64, 0x0102030405060708ull, 0},
+        {4, FOG_PB_I32, 0x01020304, 0},
+        {5, FOG_PB_LEN, 0, 0},
+        {6, FOG_PB_VARINT, 1, 0},
+        {(1u << 29) - 1, FOG_PB_VARINT, 0, 0},
+    };
+    fog_reader r;
+    fog_reader_init(&r, in, sizeof in);
+    fog_pb_field f;
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        assert_true(fog_pb_next(&r, &f));
+        assert_int_equal(f.field, want[i].field);
+        assert_int_equal(f.wt, want[i].wt);
+        assert_int_equal(f.num, want[i].num);
+        assert_int_equal(f.v.len, want[i].len);
+    }
+    assert_false(fog_pb_next(&r, &f)); /* the end: no error */
+    assert_int_equal(r.err, 0);
+    assert_int_equal(f.field, 0);
+    assert_int_equal(fog_pb_end(&r, "t"), 0);
+    fog_reader_init(&r, in, sizeof in);
+    assert_true(fog_pb_next(&r, &f) && fog_pb_next(&r, &f));
+    assert_memory_equal(f.v.p, "testing", 7);
+}
+
+/* Runs fog_pb_next over in until it stops; returns r.err and leaves the last field in *f. */
+static int pb_walk(const uint8_t *in, size_t len, fog_pb_field *f)
+{
+    fog_reader r;
+    fog_reader_init(&r, in, len);
+    while (fog_pb_next(&r, f)) {
+    }
+    int err = r.err;
+    size_t left = r.left;
+    assert_false(fog_pb_next(&r, f)); /* sticky: nothing more is read */
+    assert_int_equal(r.err, err);
+    assert_int_equal(r.left, left);
+    return err;
+}
+
+static void test_util_pb_rejects(void **state)
+{
+    (void)state;
+    static const struct {
+        uint8_t in[14];
+        size_t len;
+        int err;
+    } cases[] = {
+        {{0x02, 0x00}, 2, FOG_ERR_PROTO},                             /* field number 0 */
+        {{0x0b, 0x0c}, 2, FOG_ERR_PROTO},                             /* start/end group */
+        {{0x0c}, 1, FOG_ERR_PROTO},                                   /* a lone end group */
+        {{0x0e}, 1, FOG_ERR_PROTO},                                   /* wire type 6 */
+        {{0x0f}, 1, FOG_ERR_PROTO},                                   /* wire type 7 */
+        {{0x88, 0x80, 0x80, 0x80, 0x80, 0x00, 0x01}, 7, FOG_ERR_PROTO}, /* 6-byte key */
+        {{0xff, 0xff, 0xff, 0xff, 0x1f, 0x00}, 6, FOG_ERR_PROTO},       /* key past 32 bits */
+        {{0x12, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00}, 7, FOG_ERR_PROTO}, /* 6-byte length */
+        {{0x12, 0xff, 0xff, 0xff, 0xff, 0x1f}, 6, FOG_ERR_PROTO},       /* length past 32 bits */
+        {{0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}, 12,
+         FOG_ERR_PROTO},                                          /* an 11-byte varint */
+        {{0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02}, 11,
+         FOG_ERR_PROTO},                                          /* a varint past 64 bits */
+        {{0x08}, 1, FOG_ERR_TRUNCATED},                           /* a key, no value */
+        {{0x12, 0x05, 0x41}, 3, FOG_ERR_TRUNCATED},               /* a length past the end */
+        {{0x25, 0x01, 0x02, 0x03}, 4, FOG_ERR_TRUNCATED},         /* fixed32 cut short */
+        {{0x88}, 1, FOG_ERR_TRUNCATED},                           /* a key cut short */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        fog_pb_field f;
+        int err = pb_walk(cases[i].in, cases[i].len, &f);
+        if (err != cases[i].err) {
+            fail_msg("case %zu: %s, not %s", i, fog_err_name(err), fog_err_name(cases[i].err));
+        }
+    }
+    /* a fixed64 cut short after a good field: the key that failed is still in f */
+    const uint8_t cut[] = {0x08, 0x01, 0x19, 0x01, 0x02};
+    fog_reader r;
+    fog_reader_init(&r, cut, sizeof cut);
+    fog_pb_field f;
+    assert_true(fog_pb_next(&r, &f));
+    assert_false(fog_pb_next(&r, &f));
+    assert_int_equal(r.err, FOG_ERR_TRUNCATED);
+    assert_int_equal(f.field, 3);
+    assert_int_equal(f.wt, FOG_PB_I64);
+    assert_int_equal(fog_pb_end(&r, "who"), FOG_ERR_TRUNCATED);
+    assert_non_null(strstr(fog_err_detail(FOG_ERR_TRUNCATED), "who: "));
+}
+
+static void test_util_lp_frame(void **state)
+{
+    (void)state;
+    fog_slice body;
+    size_t used = 99;
+    assert_int_equal(fog_lp_frame(NULL, 0, 8, &body, &used), 0);
+    assert_int_equal(used, 0);
+    const uint8_t two[] = {0x03, 'a', 'b', 'c', 0x00, 0x05};
+    assert_int_equal(fog_lp_frame(two, 3, 8, &body, &used), 0); /* body not all there */
+    assert_int_equal(used, 0);
+    assert_null(body.p);
+    assert_int_equal(fog_lp_frame(two, sizeof two, 3, &body, &used), 1); /* max itself is fine */
+    assert_int_equal(used, 4);
+    assert_int_equal(body.len, 3);
+    assert_memory_equal(body.p, "abc", 3);
+    assert_int_equal(fog_lp_frame(&two[4], 2, 8, &body, &used), 1); /* an empty message */
+    assert_int_equal(used, 1);
+    assert_int_equal(body.len, 0);
+    /* past max: refused on the prefix alone, before any body */
+    assert_int_equal(fog_lp_frame(two, 1, 2, &body, &used), FOG_ERR_LIMIT);
+    assert_non_null(strstr(fog_err_detail(FOG_ERR_LIMIT), "2 bytes"));
+    const uint8_t big[] = {0x80, 0x80, 0x80, 0x80, 0x01}; /* 2^28 */
+    assert_int_equal(fog_lp_frame(big, 4, SIZE_MAX, &body, &used), 0); /* prefix incomplete */
+    assert_int_equal(fog_lp_frame(big, 4, 1u << 22, &body, &used), 0);
+    assert_int_equal(fog_lp_frame(big, 5, 1u << 22, &body, &used), FOG_ERR_LIMIT);
+    assert_int_equal(fog_lp_frame(big, 5, (size_t)1 << 28, &body, &used), 0);
+    const uint8_t nonmin[] = {0x83, 0x00, 'a', 'b', 'c'};
+    assert_int_equal(fog_lp_frame(nonmin, sizeof nonmin, 8, &body, &used), FOG_ERR_PROTO);
+    const uint8_t ten[] = {0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01};
+    assert_int_equal(fog_lp_frame(ten, sizeof ten, SIZE_MAX, &body, &used), FOG_ERR_PROTO);
+}
+
 static void test_util_buf_and_hex(void **state)
 {
     (void)state;
@@ -210,6 +353,9 @@ int main(void)
         cmocka_unit_test(test_util_uvarint_vectors),
         cmocka_unit_test(test_util_uvarint_rejects),
         cmocka_unit_test(test_util_reader_sticky),
+        cmocka_unit_test(test_util_pb_fields),
+        cmocka_unit_test(test_util_pb_rejects),
+        cmocka_unit_test(test_util_lp_frame),
         cmocka_unit_test(test_util_buf_and_hex),
         cmocka_unit_test(test_util_set_model),
         cmocka_unit_test(test_util_logf_levels),
