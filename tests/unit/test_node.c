@@ -13,11 +13,10 @@
 #include "fog/crypto.h"
 #include "fog/mf.h"
 #include "fog/node.h"
+#include "uvtest.h"
 
-#define WATCHDOG_MS 15000
 #define CHUNK (64u * 1024u)
 
-static uv_loop_t loop;
 
 typedef struct {
     fog_node *n;
@@ -34,30 +33,6 @@ typedef struct {
 } tnode;
 
 /* ---- loop helpers ---- */
-
-static uv_timer_t wd; /* wakes the loop so that wait_for sees its deadline */
-
-static void wd_cb(uv_timer_t *t)
-{
-    (void)t;
-}
-
-static bool wait_for(bool (*cond)(void *), void *arg)
-{
-    uint64_t end = uv_hrtime() + (uint64_t)WATCHDOG_MS * 1000000u;
-    uv_timer_start(&wd, wd_cb, 50, 50);
-    bool ok;
-    while (!(ok = cond(arg)) && uv_hrtime() < end) {
-        uv_run(&loop, UV_RUN_ONCE);
-    }
-    uv_timer_stop(&wd);
-    return ok;
-}
-
-static bool is_true(void *arg)
-{
-    return *(bool *)arg;
-}
 
 typedef struct {
     int *p;

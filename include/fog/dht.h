@@ -1,0 +1,131 @@
+/* dht.h: the Kademlia DHT (/ipfs/kad/1.0.0) wired onto a fog_node: routing table upkeep from
+ * identify, the FIND_NODE / GET_PROVIDERS server, and iterative peer lookups (bootstrap,
+ * find_peer, get_closest). Specs: libp2p/specs kad-dht/README.md, ipfs/specs
+ * src/routing/kad-dht.md, PROTOCOLS.md 3.7. The cores do the protocol: fog/kad.h (messages),
+ * fog/rtable.h (routing table), fog/lookup.h (iterative lookup); this layer owns streams,
+ * dials, the clock and timers.
+ *
+ * Life cycle: fog_dht_new after fog_node_new and before fog_node_start (in server mode it
+ * registers /ipfs/kad/1.0.0 so that identify announces it). The DHT takes the node's single
+ * observer slot (fog_node_set_observer): whoever else needs connection events passes its own
+ * observer in fog_dht_config.observer and the DHT calls it after its own work. Free the DHT
+ * after fog_node_close has completed and before fog_node_free.
+ *
+ * Routing table: a peer enters when its identify lists /ipfs/kad/1.0.0 (and leaves when a later
+ * identify no longer does). Disconnected peers stay in the table, as in go-libp2p-kad-dht: the
+ * DHT keeps the listen addresses identify (or a FIND_NODE answer) gave for each peer in a
+ * bounded address book and dials them by those when a lookup or a liveness check needs them.
+ * A liveness check (the table's bucket is full and a newcomer waits) is answered by the
+ * connection: a connected peer is alive; otherwise one dial to its known addresses decides.
+ *
+ * Server (server mode only): every inbound stream may carry several request/response pairs.
+ * FIND_NODE is answered with the k closest peers of the table to SHA-256(key), never the
+ * requester, with their addresses from the address book (and ourselves when the key is our own
+ * peer ID). GET_PROVIDERS is answered with the closer peers and no providers (this node holds no
+ * provider records yet). PING is echoed. PUT_VALUE, GET_VALUE and ADD_PROVIDER are not supported
+ * yet: the stream is reset, as on any malformed message.
+ *
+ * Everything runs on the node's loop thread; callbacks are deferred to the loop, never called
+ * from inside the function that started the operation (fog_dht_free excepted, see there).
+ */
+#ifndef FOG_DHT_H
+#define FOG_DHT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "fog/kad.h"
+#include "fog/mf.h"
+#include "fog/multiaddr.h"
+#include "fog/node.h"
+#include "fog/util.h"
+
+#define FOG_DHT_PEER_ADDRS 8 /* addresses kept per peer in the address book and in results */
+
+typedef struct fog_dht fog_dht;
+
+typedef struct {
+    uv_loop_t *loop;            /* the node's loop (node.h has no accessor); required */
+    size_t k;                   /* bucket size, answer and result size (default 20) */
+    size_t alpha;               /* requests in flight per lookup (default 10: in the lookup core's
+                                   simulation half the lookup time of alpha 3) */
+    fog_ms request_timeout_ms;  /* one FIND_NODE request, dial included (default 10 s) */
+    bool server;                /* serve /ipfs/kad/1.0.0 (default true) */
+    size_t book_max;            /* peers in the address book (default 4096); the one updated
+                                   longest ago is forgotten first */
+    fog_node_observer observer; /* pass-through: called after the DHT's own handling */
+    fog_log_sink log;
+} fog_dht_config;
+
+/* A peer and the addresses known for it (as reported; /p2p not appended). */
+typedef struct {
+    uint8_t id[FOG_PEER_ID_MAX];
+    size_t id_len;
+    fog_multiaddr addrs[FOG_DHT_PEER_ADDRS];
+    size_t n_addrs;
+} fog_dht_peer;
+
+/* What a lookup found. closest: the (at most k) closest peers that answered, closest first.
+ * target: for fog_dht_find_peer, the peer looked for when the lookup learned of it (it answered
+ * or another peer reported it), with its addresses; NULL otherwise. All lent for the call.
+ * err: 0, or FOG_ERR_CANCELLED (the DHT is being freed). */
+typedef void (*fog_dht_lookup_cb)(void *ud, int err, const fog_dht_peer *closest, size_t n,
+                                  const fog_dht_peer *target);
+/* Bootstrap result: err 0 when at least one bootstrap peer was dialled and the self-lookup ran
+ * (connected: how many were dialled, table_size: the routing table's size after it), else the
+ * error of the last dial (or FOG_ERR_CANCELLED). */
+typedef void (*fog_dht_bootstrap_cb)(void *ud, int err, size_t connected, size_t table_size);
+
+/* Defaults above; loop NULL, no observer, log discards. */
+void fog_dht_config_default(fog_dht_config *cfg);
+
+/* Makes the DHT of node (borrowed; it must outlive the DHT) and installs its observer (and, in
+ * server mode, its protocol handler). Errors: FOG_ERR_INVALID (no loop, k or alpha 0, k above
+ * FOG_KAD_PEERS_MAX, book_max 0, or the node started already), FOG_ERR_NOMEM. */
+FOG_NODISCARD int fog_dht_new(fog_dht **out, fog_node *node, const fog_dht_config *cfg);
+/* Frees the DHT: call it after fog_node_close completed (no stream or dial is left then) and
+ * before fog_node_free. Lookups still running end here: their callbacks run from inside this
+ * call with FOG_ERR_CANCELLED. NULL is a no-op. */
+void fog_dht_free(fog_dht *d);
+
+/* Dials each of addrs[0..n) (each must end in /p2p/<id>), then runs a lookup for our own peer
+ * ID seeded with the peers dialled and the table, which fills the routing table. addrs are
+ * copied. Errors at once (cb never runs): FOG_ERR_INVALID (n 0, an address without /p2p),
+ * FOG_ERR_NOMEM. */
+FOG_NODISCARD int fog_dht_bootstrap(fog_dht *d, const fog_multiaddr *addrs, size_t n,
+                                    fog_dht_bootstrap_cb cb, void *ud);
+
+/* An iterative lookup for peer_id (binary, copied): alpha FIND_NODE requests in flight on new
+ * streams, candidates dialled by the addresses they were reported with. It ends once the target
+ * was learnt with at least one address, or as fog/lookup.h says. Errors at once: FOG_ERR_PROTO /
+ * FOG_ERR_UNSUPPORTED (not a peer ID), FOG_ERR_NOMEM. */
+FOG_NODISCARD int fog_dht_find_peer(fog_dht *d, const uint8_t *peer_id, size_t len,
+                                    fog_dht_lookup_cb cb, void *ud);
+
+/* The k peers closest to key (e.g. a multihash or a peer ID, 1..FOG_KAD_KEY_MAX bytes, copied):
+ * FIND_NODE carries the key itself because servers place it at SHA-256(key), so a bare 32-byte
+ * position cannot be asked for. Errors at once: FOG_ERR_INVALID (key length), FOG_ERR_NOMEM. */
+FOG_NODISCARD int fog_dht_get_closest(fog_dht *d, const uint8_t *key, size_t len,
+                                      fog_dht_lookup_cb cb, void *ud);
+
+/* The routing table (lent, for inspection: do not change it). */
+const struct fog_rtable *fog_dht_table(const fog_dht *d);
+
+/* The addresses the address book holds for peer (copied to out, at most FOG_DHT_PEER_ADDRS);
+ * returns how many, 0 when the peer is unknown. */
+size_t fog_dht_peer_addrs(const fog_dht *d, const uint8_t *peer_id, size_t len,
+                          fog_multiaddr out[FOG_DHT_PEER_ADDRS]);
+
+typedef struct {
+    uint64_t requests_in;      /* requests answered */
+    uint64_t streams_reset_in; /* inbound streams reset: malformed or unsupported requests */
+    uint64_t requests_out;     /* FIND_NODE requests sent */
+    uint64_t failures_out;     /* requests that failed (dial, stream, bad answer, timeout) */
+    uint64_t lookups;          /* lookups finished */
+} fog_dht_stats;
+void fog_dht_get_stats(const fog_dht *d, fog_dht_stats *out);
+
+#endif
