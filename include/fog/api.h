@@ -11,6 +11,9 @@
  *   /api/v0/swarm/connect    arg=MULTIADDR... -> {"Strings": ["connect ID success"]}
  *   /api/v0/ping             arg=PEER|MULTIADDR, count=N, interval=MS -> newline-delimited
  *                            {"Success", "Time", "Text"} objects, streamed as pings answer
+ *   /api/v0/routing/findpeer arg=PEER -> {"Extra", "ID", "Responses": [{"ID", "Addrs"}],
+ *                            "Type": 2}: kubo's routing.FinalPeer event, found through
+ *                            config.dht (src/http/routing.c); "routing: not found" otherwise
  *   /api/v0/shutdown         stops the daemon (config.on_shutdown)
  * The server binds what it is given (the daemon passes 127.0.0.1:5001 by default); it does not
  * check that the address is loopback.
@@ -35,6 +38,9 @@ typedef struct {
     bool test_protocols;           /* the node serves the test protocols (listed by /id) */
     void (*on_shutdown)(void *ud); /* /api/v0/shutdown answered; called on the loop, deferred */
     void *ud;
+    struct fog_dht *dht;           /* the node's DHT for the routing endpoints, or NULL
+                                      (borrowed; free it before fog_api_close so that its
+                                      lookups end first) */
     fog_log_sink log;
 } fog_api_config;
 

@@ -41,6 +41,12 @@ enum {
     FOG_STORE_READ = 0,  /* shared lock: other readers may run beside it */
     FOG_STORE_WRITE = 1, /* exclusive lock: the only process with the repository open */
 };
+/* Replaces dir/config with text (the whole file) atomically and durably: dir/config.tmp with
+ * mode 0600, fsync, rename, fsync of dir; a crash leaves the old file or the new one. For
+ * commands that edit the config (e.g. fog bootstrap); the text holds the private key, so the
+ * caller wipes it afterwards. FOG_ERR_IO with a detail line naming the file. */
+FOG_NODISCARD int fog_repo_config_replace(const char *dir, const char *text);
+
 /* Opens the repository at dir. FOG_ERR_NO_REPO when dir holds none, FOG_ERR_LOCKED when another
  * process holds a conflicting lock (never waits), FOG_ERR_STORE for LMDB failures or a damaged
  * config (e.g. a PeerID that is not the key's), FOG_ERR_UNSUPPORTED for a newer store version;

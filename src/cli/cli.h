@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "fog/mf.h"
+#include "fog/multiaddr.h"
 #include "fog/store.h"
 #include "fog/util.h"
 
@@ -106,5 +107,13 @@ extern const cli_cmd cli_cmd_car_export, cli_cmd_car_import, cli_cmd_cid_inspect
 extern const cli_cmd cli_cmd_repo_stat, cli_cmd_repo_verify;
 extern const cli_cmd cli_cmd_daemon, cli_cmd_id, cli_cmd_swarm_connect, cli_cmd_swarm_peers;
 extern const cli_cmd cli_cmd_ping;
+extern const cli_cmd cli_cmd_bootstrap_list, cli_cmd_bootstrap_add, cli_cmd_bootstrap_rm;
+extern const cli_cmd cli_cmd_dht_findpeer;
+
+/* Bootstrap peers (cmd_bootstrap.c): the config's Bootstrap list, each a TCP multiaddr with
+ * /p2p. cli_bootstrap_read fills out[0..*n_out) (none when the key is absent); CLI_FAIL after
+ * printing the error (no repository, a malformed entry, more than max). */
+#define CLI_BOOTSTRAP_MAX 64
+int cli_bootstrap_read(const char *repo, fog_multiaddr *out, size_t max, size_t *n_out);
 
 #endif

@@ -6,7 +6,12 @@
  * repository: an exclusive flock on $REPO/daemon.lock, held for the daemon's life. The API's
  * actual address (port 0 picks one) goes to $REPO/api (temporary file + rename), where the CLI
  * finds it; the file is removed at shutdown. Shutdown order: the node first (its dial and ping
- * callbacks still reach the API's pending requests), then the API.
+ * callbacks still reach the API's pending requests), then the DHT (its lookups end, answering
+ * the API's findpeer requests), then the API.
+ * The Kademlia DHT (fog/dht.h) runs in server mode unless --no-dht; once the node listens it
+ * bootstraps from the config's Bootstrap list (cmd_bootstrap.c; empty by default, and then it
+ * dials nothing) and logs the outcome. It takes the node's observer slot; nothing else here
+ * uses the observer.
  * The daemon's state is one file-level struct: the process runs one daemon.
  */
 #include "cli.h"
@@ -23,6 +28,7 @@
 
 #include "fog/api.h"
 #include "fog/crypto.h"
+#include "fog/dht.h"
 #include "fog/node.h"
 
 #define DEFAULT_SWARM_4 "/ip4/0.0.0.0/tcp/4001"
@@ -33,6 +39,10 @@ static struct {
     uv_loop_t loop;
     fog_node *node;
     fog_api *api;
+    fog_dht *dht;
+    bool no_dht;
+    fog_multiaddr bootstrap[CLI_BOOTSTRAP_MAX];
+    size_t n_bootstrap;
     uv_signal_t sig_int, sig_term;
     char api_file[4096];
     char peer_id[128];
@@ -186,6 +196,8 @@ static void api_closed(void *ud)
 static void node_closed(void *ud)
 {
     (void)ud;
+    fog_dht_free(D.dht); /* lookups still running end here, before the API closes */
+    D.dht = NULL;
     if (D.api == NULL) {
         api_closed(NULL);
         return;
@@ -228,23 +240,71 @@ static void print_ready(void)
     fflush(stdout);
 }
 
+static void bootstrapped(void *ud, int err, size_t connected, size_t table_size)
+{
+    (void)ud;
+    if (err == FOG_ERR_CANCELLED) {
+        return;
+    }
+    if (err < 0) {
+        fog_logf(&D.ncfg.log, FOG_LOG_WARN, "daemon", "dht: bootstrap failed: %s",
+                 fog_strerror(err));
+        return;
+    }
+    fog_logf(&D.ncfg.log, FOG_LOG_INFO, "daemon", "dht: bootstrapped from %zu peers, "
+             "routing table %zu", connected, table_size);
+}
+
+static void start_bootstrap(void)
+{
+    if (D.dht == NULL || D.n_bootstrap == 0) {
+        return;
+    }
+    fog_err_clear();
+    int rc = fog_dht_bootstrap(D.dht, D.bootstrap, D.n_bootstrap, bootstrapped, NULL);
+    if (rc < 0) {
+        fog_logf(&D.ncfg.log, FOG_LOG_WARN, "daemon", "dht: bootstrap failed: %s",
+                 fog_err_detail(rc));
+    }
+}
+
+/* The node, with its DHT unless --no-dht; started. */
+static int node_up(void)
+{
+    int rc = fog_node_new(&D.node, &D.loop, &D.ncfg);
+    if (rc == 0 && !D.no_dht) {
+        fog_dht_config dcfg;
+        fog_dht_config_default(&dcfg);
+        dcfg.loop = &D.loop;
+        dcfg.log = D.ncfg.log;
+        rc = fog_dht_new(&D.dht, D.node, &dcfg);
+    }
+    if (rc == 0) {
+        rc = fog_node_start(D.node);
+    }
+    if (rc < 0) {
+        fog_dht_free(D.dht);
+        D.dht = NULL;
+        fog_node_free(D.node);
+        D.node = NULL;
+    }
+    return rc;
+}
+
 /* Node and API up, api file written; CLI_FAIL (printed) when nothing runs. A failure after the
  * node started sets D.exit_code and closes everything through the loop. */
 static int start(const char *repo)
 {
     uv_signal_init(&D.loop, &D.sig_int);
     uv_signal_init(&D.loop, &D.sig_term);
-    int rc = fog_node_new(&D.node, &D.loop, &D.ncfg);
-    if (rc == 0 && (rc = fog_node_start(D.node)) < 0) {
-        fog_node_free(D.node);
-        D.node = NULL;
-    }
+    int rc = node_up();
     if (rc < 0) {
         uv_close((uv_handle_t *)&D.sig_int, NULL);
         uv_close((uv_handle_t *)&D.sig_term, NULL);
         return cli_fail(rc);
     }
     D.acfg.on_shutdown = stop;
+    D.acfg.dht = D.dht;
     if ((rc = fog_api_new(&D.api, &D.loop, D.node, &D.acfg)) < 0 ||
         (rc = fog_api_start(D.api)) < 0 ||
         (rc = write_api_file(repo, fog_multiaddr_str(fog_api_addr(D.api)))) != 0) {
@@ -258,6 +318,7 @@ static int start(const char *repo)
     uv_signal_start(&D.sig_int, on_signal, SIGINT);
     uv_signal_start(&D.sig_term, on_signal, SIGTERM);
     print_ready();
+    start_bootstrap();
     return 0;
 }
 
@@ -293,8 +354,11 @@ static int configure(const char *repo, cli_args *a, uint8_t secret[64])
         (api != NULL && parse_addr(&D.acfg.listen, api, "--api") != 0)) {
         return CLI_FAIL;
     }
+    D.no_dht = cli_has(a, "no-dht");
     if (read_identity(repo, secret) != 0 ||
-        addresses_from_config(repo, listen == NULL, api == NULL) != 0) {
+        addresses_from_config(repo, listen == NULL, api == NULL) != 0 ||
+        (!D.no_dht && cli_bootstrap_read(repo, D.bootstrap, CLI_BOOTSTRAP_MAX,
+                                         &D.n_bootstrap) != 0)) {
         return CLI_FAIL;
     }
     D.ncfg.identity_secret = secret;
@@ -332,6 +396,7 @@ static const cli_opt daemon_opts[] = {
     {"api", 0, OPT_VALUE, "MULTIADDR", "serve the HTTP API here instead of Addresses.API"},
     {"test-protocols", 0, OPT_FLAG, NULL, "serve the interop test protocols (echo, bench)"},
     {"log-level", 0, OPT_VALUE, "LEVEL", "error, warn, info (default) or debug, on stderr"},
+    {"no-dht", 0, OPT_FLAG, NULL, "do not run the Kademlia DHT (no bootstrap, no routing)"},
 };
 const cli_cmd cli_cmd_daemon = {
     "daemon", "[options]", "run the network node and the local HTTP API",
@@ -340,5 +405,7 @@ const cli_cmd cli_cmd_daemon = {
     "the API's actual address is written to REPO/api. Port 0 picks a free port.\n"
     "The repository is only read at start: offline commands (fog add, cat, ...) keep working\n"
     "while the daemon runs. One daemon per repository. Stops on Ctrl-C, SIGTERM or\n"
-    "/api/v0/shutdown.",
-    daemon_opts, 4, run_daemon};
+    "/api/v0/shutdown.\n"
+    "The Kademlia DHT (/ipfs/kad/1.0.0) runs in server mode and, once listening, bootstraps\n"
+    "from the config's Bootstrap list (see 'fog bootstrap'; empty by default).",
+    daemon_opts, 5, run_daemon};

@@ -18,6 +18,7 @@ static const cli_cmd *const commands[] = {
     &cli_cmd_block_rm,   &cli_cmd_car_export,  &cli_cmd_car_import, &cli_cmd_cid_inspect,
     &cli_cmd_repo_stat,  &cli_cmd_repo_verify, &cli_cmd_daemon,     &cli_cmd_id,
     &cli_cmd_swarm_connect, &cli_cmd_swarm_peers, &cli_cmd_ping,
+    &cli_cmd_bootstrap_list, &cli_cmd_bootstrap_add, &cli_cmd_bootstrap_rm, &cli_cmd_dht_findpeer,
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

@@ -393,9 +393,8 @@ static int ping_target(h2o_req_t *req, const char *arg, ping_job *p, fog_multiad
         memcpy(p->peer, id.p, id.len);
         p->peer_len = id.len;
     } else {
-        int n = fog_peer_id_parse(arg, p->peer);
+        int n = fog__api_peer_arg(req, arg, p->peer);
         if (n < 0) {
-            fog__api_reply_error(req, 400, "%s", fog_err_detail(n));
             return -1;
         }
         p->peer_len = (size_t)n;

@@ -87,9 +87,8 @@ void fog__api_id(fog_api *api, h2o_req_t *req, const api_query *q)
         return;
     }
     uint8_t id[FOG_PEER_ID_MAX];
-    int len = fog_peer_id_parse(q->arg[0], id);
+    int len = fog__api_peer_arg(req, q->arg[0], id);
     if (len < 0) {
-        fog__api_reply_error(req, 400, "%s", fog_err_detail(len));
         return;
     }
     if (fog_slice_eq(fog_slice_make(id, (size_t)len), fog_node_peer_id(api->node))) {

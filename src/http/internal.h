@@ -61,6 +61,9 @@ struct api_job {
 /* Replies (all end the request): a JSON value (stolen), an error object with its status. */
 void fog__api_reply_json(h2o_req_t *req, int status, json_t *v);
 void fog__api_reply_error(h2o_req_t *req, int status, const char *fmt, ...) FOG_PRINTF(3, 4);
+/* Parses a peer ID argument into id; on failure replies 400 with the parser's detail and returns
+ * a negative code. Returns the binary length otherwise. */
+int fog__api_peer_arg(h2o_req_t *req, const char *arg, uint8_t id[FOG_PEER_ID_MAX]);
 /* Links j into the server and to req's lifetime (j->req turns NULL when h2o disposes req). */
 void fog__api_job_attach(fog_api *api, api_job *j, h2o_req_t *req);
 /* Frees j when it has no callbacks to come and no request left. */
@@ -79,5 +82,6 @@ void fog__api_id(fog_api *api, h2o_req_t *req, const api_query *q);
 void fog__api_swarm_peers(fog_api *api, h2o_req_t *req, const api_query *q);
 void fog__api_swarm_connect(fog_api *api, h2o_req_t *req, const api_query *q);
 void fog__api_ping(fog_api *api, h2o_req_t *req, const api_query *q);
+void fog__api_routing_findpeer(fog_api *api, h2o_req_t *req, const api_query *q); /* routing.c */
 
 #endif

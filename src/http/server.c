@@ -76,6 +76,15 @@ void fog__api_reply_json(h2o_req_t *req, int status, json_t *v)
     h2o_send_inline(req, body.base, body.len);
 }
 
+int fog__api_peer_arg(h2o_req_t *req, const char *arg, uint8_t id[FOG_PEER_ID_MAX])
+{
+    int len = fog_peer_id_parse(arg, id);
+    if (len < 0) {
+        fog__api_reply_error(req, 400, "%s", fog_err_detail(len));
+    }
+    return len;
+}
+
 void fog__api_reply_error(h2o_req_t *req, int status, const char *fmt, ...)
 {
     char msg[512];
@@ -260,6 +269,7 @@ static const struct {
     {"/api/v0/swarm/peers", fog__api_swarm_peers},
     {"/api/v0/swarm/connect", fog__api_swarm_connect},
     {"/api/v0/ping", fog__api_ping},
+    {"/api/v0/routing/findpeer", fog__api_routing_findpeer},
     {"/api/v0/shutdown", api_shutdown},
 };
 

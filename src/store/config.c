@@ -3,9 +3,10 @@
  *   {"Identity": {"PeerID": "12D3KooW...", "PrivKey": "CAESQ..."},
  *    "Datastore": {"Type": "lmdb", "MapSizeBytes": N}, "Import": {"CidProfile": "..."},
  *    "Addresses": {"Swarm": ["/ip4/0.0.0.0/tcp/4001", "/ip6/::/tcp/4001"],
- *                  "API": "/ip4/127.0.0.1/tcp/5001"}, "Version": 1}
- * Addresses is read by the daemon (src/cli/cmd_daemon.c), which uses these defaults when a
- * repository made before it has none.
+ *                  "API": "/ip4/127.0.0.1/tcp/5001"}, "Bootstrap": [], "Version": 1}
+ * Addresses and Bootstrap are read by the daemon (src/cli/cmd_daemon.c), which uses these
+ * defaults when a repository made before them has none. Bootstrap (kubo's key: multiaddrs with
+ * /p2p) is empty on purpose: fog dials nothing by itself; `fog bootstrap add` fills it.
  * PrivKey is the libp2p PrivateKey protobuf {Type = 1 (Ed25519), Data = seed || public}
  * (PROTOCOLS.md 3.1: 08 01 12 40 then 64 bytes) in standard base64 WITH padding, as kubo writes
  * it (Go's base64.StdEncoding); multibase base64 has no padding, so padding is added and
@@ -110,12 +111,13 @@ static json_t *config_build(const uint8_t secret[FOG_ED25519_SECRET_LEN], const 
     if (rc < 0) {
         return NULL;
     }
-    json_t *root = json_pack("{s:{s:s,s:s},s:{s:s,s:I},s:{s:s},s:{s:[s,s],s:s},s:i}", "Identity",
+    json_t *root = json_pack("{s:{s:s,s:s},s:{s:s,s:I},s:{s:s},s:{s:[s,s],s:s},s:[],s:i}",
+                             "Identity",
                              "PeerID", peer_id, "PrivKey", b64, "Datastore", "Type", "lmdb",
                              "MapSizeBytes", (json_int_t)STORE_MAP_SIZE_DEFAULT, "Import",
                              "CidProfile", CID_PROFILE_DEFAULT, "Addresses", "Swarm",
                              "/ip4/0.0.0.0/tcp/4001", "/ip6/::/tcp/4001", "API",
-                             "/ip4/127.0.0.1/tcp/5001", "Version", CONFIG_VERSION);
+                             "/ip4/127.0.0.1/tcp/5001", "Bootstrap", "Version", CONFIG_VERSION);
     fog_memzero(b64, sizeof b64);
     return root;
 }
@@ -137,7 +139,7 @@ static int write_all(int fd, const char *p, size_t len)
 }
 
 /* Writes text to DIR/config through DIR/config.tmp (mode 0600), fsync, rename, fsync DIR. */
-static int config_replace(const char *dir, const char *text)
+int fog_repo_config_replace(const char *dir, const char *text)
 {
     char tmp[4096];
     char dst[4096];
@@ -177,7 +179,7 @@ int fog__store_config_write(const char *dir, const uint8_t secret[FOG_ED25519_SE
         return fog_errf(FOG_ERR_NOMEM, "cannot build the config of %s", dir);
     }
     size_t len = strlen(text);
-    int rc = config_replace(dir, text);
+    int rc = fog_repo_config_replace(dir, text);
     fog_memzero(text, len); /* it holds the private key */
     free(text);
     return rc;

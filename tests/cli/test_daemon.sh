@@ -8,37 +8,12 @@
 source "$(dirname "$0")/lib.sh"
 
 PIDS=()
-cleanup() {
-  local p
-  for p in "${PIDS[@]}"; do
-    kill -TERM "$p" 2>/dev/null || true
-  done
-  for p in "${PIDS[@]}"; do
-    wait "$p" 2>/dev/null || true
-  done
-  [ -n "${KEEP:-}" ] && echo "kept $T" >&2 || rm -rf "$T"
-}
-trap cleanup EXIT
+trap daemons_cleanup EXIT
 
 A=$T/a
 B=$T/b
 LOOP=/ip4/127.0.0.1/tcp/0
 
-# start_daemon REPO [options]: runs fog daemon in the background, output in REPO.out/.err; sets
-# DPID and waits (up to 30 s, ASan builds start slowly) for "daemon is ready".
-start_daemon() {
-  local repo=$1; shift
-  "$FOG" --repo "$repo" daemon --listen $LOOP --api $LOOP "$@" >"$repo.out" 2>"$repo.err" &
-  DPID=$!
-  PIDS+=("$DPID")
-  for _ in $(seq 300); do
-    grep -q "^daemon is ready$" "$repo.out" 2>/dev/null && return 0
-    kill -0 "$DPID" 2>/dev/null || break
-    sleep 0.1
-  done
-  bad "daemon on $repo did not start: $(head -c 400 "$repo.err")"
-  return 1
-}
 
 # json_field FILE KEY: the string value of "KEY" in fog's indented JSON output.
 json_field() { sed -n "s/^ *\"$2\": \"\(.*\)\",\{0,1\}$/\1/p" "$1" | head -n 1; }
