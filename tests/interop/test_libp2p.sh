@@ -70,16 +70,6 @@ all_stop() {
 }
 trap all_stop EXIT
 
-# check NAME FILE EXPR: ok when the JS expression EXPR (over L / j, see jsq) is true.
-check() {
-    local got
-    got=$(jsq "$2" "$3" 2>&1)
-    if [ "$got" = true ]; then
-        ok "$1"
-    else
-        fail "$1 ($(echo "$3" | tr -s ' \n' ' ' | cut -c1-160) -> ${got:0:200}; $(tail -n 1 "$2" 2>/dev/null | cut -c1-400))"
-    fi
-}
 # wait_line FILE PATTERN [TENTHS]: waits until grep finds PATTERN in FILE.
 wait_line() {
     local i

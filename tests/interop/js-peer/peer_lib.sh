@@ -82,3 +82,16 @@ const v = eval(expr)
 process.stdout.write((typeof v === "string" ? v : JSON.stringify(v)) + "\n")
 ' "$1" "$2"
 }
+
+# check NAME FILE EXPR: calls the test's ok NAME when the JS expression EXPR (over L / j, see
+# jsq) is true, else its fail with the expression, what it gave and FILE's last line.
+check() {
+    local got
+    got=$(jsq "$2" "$3" 2>&1)
+    if [ "$got" = true ]; then
+        ok "$1"
+    else
+        fail "$1 ($(echo "$3" | tr -s ' \n' ' ' | cut -c1-160) -> ${got:0:200};" \
+            "$(tail -n 1 "$2" 2>/dev/null | cut -c1-600))"
+    fi
+}

@@ -40,16 +40,6 @@ fail() {
     echo "FAIL $*"
     failed=$((failed + 1))
 }
-# check NAME FILE EXPR: ok when the JS expression EXPR (over L / j, see jsq) is true.
-check() {
-    local got
-    got=$(jsq "$2" "$3" 2>&1)
-    if [ "$got" = true ]; then
-        ok "$1"
-    else
-        fail "$1 ($3 -> ${got:0:200}; $(tail -n 1 "$2" | cut -c1-300))"
-    fi
-}
 
 SEED_A=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f
 SEED_B=1f1e1d1c1b1a191817161514131211100f0e0d0c0b0a09080706050403020100
