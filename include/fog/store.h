@@ -4,7 +4,7 @@
  *                   kubo writes it, of the libp2p PrivateKey pb 08 01 12 40 seed||pub)},
  *                   Datastore {Type "lmdb", MapSizeBytes}, Import {CidProfile}, Version;
  *                   mode 0600, replaced atomically (tmp file, fsync, rename, fsync DIR)
- *   DIR/repo.lock   flock(2) target: shared for readers, exclusive for writers
+ *   DIR/repo.lock   flock(2) target: shared for readers and writers, exclusive for gc and init
  *   DIR/blocks/     the LMDB environment (data.mdb, lock.mdb)
  * LMDB sub-databases: "blocks" (multihash bytes -> block bytes), "pins" (CID bytes -> kind),
  * "meta" ("version" of the key layout, "content_bytes" kept in the same transactions as blocks).
@@ -12,7 +12,11 @@
  * entry (PROTOCOLS.md 1.4). Crash safety comes from LMDB transactions: a put or pin is
  * acknowledged (its call returns 0) only after the transaction that holds it committed durably.
  * Threads: a fog_store may be used from one thread at a time, except that views (read
- * transactions, MDB_NOTLS) may be used and ended on other threads meanwhile. Between processes, writers exclude each other through repo.lock.
+ * transactions, MDB_NOTLS) may be used and ended on other threads meanwhile. Between processes,
+ * readers and writers share the repository (a daemon keeps it open for writing while `fog add`
+ * writes beside it): LMDB serialises write transactions, so a write waits while another
+ * process's transaction is open. Garbage collection needs the repository to itself
+ * (FOG_STORE_EXCLUSIVE).
  */
 #ifndef FOG_STORE_H
 #define FOG_STORE_H
@@ -38,8 +42,11 @@ const char *fog_repo_default_path(void);
 FOG_NODISCARD int fog_repo_init(const char *dir, char *peer_id_out, size_t peer_id_cap);
 
 enum {
-    FOG_STORE_READ = 0,  /* shared lock: other readers may run beside it */
-    FOG_STORE_WRITE = 1, /* exclusive lock: the only process with the repository open */
+    FOG_STORE_READ = 0,      /* shared lock, read-only */
+    FOG_STORE_WRITE = 1,     /* shared lock, reads and writes; other processes may read and
+                                write beside it (LMDB serialises the write transactions) */
+    FOG_STORE_EXCLUSIVE = 2, /* exclusive lock: the only process with the repository open
+                                (needed by fog_store_gc) */
 };
 /* Replaces dir/config with text (the whole file) atomically and durably: dir/config.tmp with
  * mode 0600, fsync, rename, fsync of dir; a crash leaves the old file or the new one. For
@@ -137,7 +144,9 @@ FOG_NODISCARD int fog_store_each_block(fog_store *s, fog_block_fn fn, void *ctx)
 /* Garbage collection: marks every block reachable from a pin (following links through
  * links_fn, which calls emit for each CID a block links to; the dag layer supplies
  * fog_dag_links) and deletes every unmarked block, in one write transaction, committed durably.
- * A missing block under a recursive pin is not an error for gc (repo verify reports it). Raw
+ * A missing block under a recursive pin is not an error for gc (repo verify reports it). gc
+ * needs a FOG_STORE_EXCLUSIVE handle (FOG_ERR_INVALID otherwise): another process could be
+ * between writing blocks and pinning them. Raw
  * (0x55) blocks are never read or passed to links_fn: they have no links. An error from links_fn
  * (or from emit: FOG_ERR_NOMEM) stops gc with nothing deleted and is returned with a detail
  * line naming the block. Mark memory is about 2 x (key + 17) bytes per reachable block.

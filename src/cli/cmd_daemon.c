@@ -1,13 +1,16 @@
 /* cmd_daemon.c: `fog daemon`: one libuv loop running the libp2p node (fog/node.h) and the local
  * HTTP API (fog/api.h) until SIGINT, SIGTERM or /api/v0/shutdown.
- * The repository is opened only long enough to read the identity and the Addresses of the
- * config (kubo's {"Swarm": [...], "API": "..."}; defaults when a repository has none), then
- * closed, so offline commands (fog add, fog cat) keep working beside the daemon. One daemon per
- * repository: an exclusive flock on $REPO/daemon.lock, held for the daemon's life. The API's
+ * The repository stays open for the daemon's life with a shared write lock (FOG_STORE_WRITE), so
+ * the other fog commands (add, cat, pin ...) keep working beside the daemon; the loop writes to
+ * it only through a fog_store_writer (fog/storew.h), whose batches run on the thread pool. The
+ * config's Addresses (kubo's {"Swarm": [...], "API": "..."}; defaults when a repository has none)
+ * are read at start. One daemon per repository: an exclusive flock on $REPO/daemon.lock, held
+ * for the daemon's life. The API's
  * actual address (port 0 picks one) goes to $REPO/api (temporary file + rename), where the CLI
  * finds it; the file is removed at shutdown. Shutdown order: the node first (its dial and ping
  * callbacks still reach the API's pending requests), then the DHT (its lookups end, answering
- * the API's findpeer requests), then the API.
+ * the API's findpeer requests), then the store writer (its queued writes finish), then the API,
+ * then the store.
  * The Kademlia DHT (fog/dht.h) runs in server mode unless --no-dht; once the node listens it
  * bootstraps from the config's Bootstrap list (cmd_bootstrap.c; empty by default, and then it
  * dials nothing) and logs the outcome. It takes the node's observer slot; nothing else here
@@ -30,6 +33,7 @@
 #include "fog/crypto.h"
 #include "fog/dht.h"
 #include "fog/node.h"
+#include "fog/storew.h"
 
 #define DEFAULT_SWARM_4 "/ip4/0.0.0.0/tcp/4001"
 #define DEFAULT_SWARM_6 "/ip6/::/tcp/4001"
@@ -38,6 +42,8 @@
 static struct {
     uv_loop_t loop;
     fog_node *node;
+    fog_store *store;
+    fog_store_writer *writer;
     fog_api *api;
     fog_dht *dht;
     bool no_dht;
@@ -123,16 +129,14 @@ static int addresses_from_config(const char *repo, bool want_swarm, bool want_ap
     return rc;
 }
 
-/* Opens the repository briefly: identity (into secret) and peer ID text. */
-static int read_identity(const char *repo, uint8_t secret[64])
+/* Opens the repository for the daemon's life: identity (into secret) and peer ID text. */
+static int open_store(const char *repo, uint8_t secret[64])
 {
-    fog_store *s;
-    if (cli_open(repo, FOG_STORE_READ, &s) != 0) {
+    if (cli_open(repo, FOG_STORE_WRITE, &D.store) != 0) {
         return CLI_FAIL;
     }
-    fog_store_identity_secret(s, secret);
-    snprintf(D.peer_id, sizeof D.peer_id, "%s", fog_store_peer_id(s));
-    fog_store_close(s);
+    fog_store_identity_secret(D.store, secret);
+    snprintf(D.peer_id, sizeof D.peer_id, "%s", fog_store_peer_id(D.store));
     return 0;
 }
 
@@ -185,6 +189,8 @@ static void api_closed(void *ud)
     D.api = NULL;
     fog_node_free(D.node);
     D.node = NULL;
+    fog_store_close(D.store);
+    D.store = NULL;
     if (D.api_file_written) {
         unlink(D.api_file);
     }
@@ -193,16 +199,24 @@ static void api_closed(void *ud)
     uv_stop(&D.loop); /* an HTTP client that kept its connection open must not hold us */
 }
 
-static void node_closed(void *ud)
+static void writer_closed(void *ud)
 {
     (void)ud;
-    fog_dht_free(D.dht); /* lookups still running end here, before the API closes */
-    D.dht = NULL;
+    fog_store_writer_free(D.writer);
+    D.writer = NULL;
     if (D.api == NULL) {
         api_closed(NULL);
         return;
     }
     fog_api_close(D.api, api_closed, NULL);
+}
+
+static void node_closed(void *ud)
+{
+    (void)ud;
+    fog_dht_free(D.dht); /* lookups still running end here, before the API closes */
+    D.dht = NULL;
+    fog_store_writer_close(D.writer, writer_closed, NULL);
 }
 
 static void stop(void *ud)
@@ -271,7 +285,11 @@ static void start_bootstrap(void)
 /* The node, with its DHT unless --no-dht; started. */
 static int node_up(void)
 {
-    int rc = fog_node_new(&D.node, &D.loop, &D.ncfg);
+    int rc = fog_store_writer_new(&D.writer, &D.loop, D.store);
+    if (rc < 0) {
+        return rc;
+    }
+    rc = fog_node_new(&D.node, &D.loop, &D.ncfg);
     if (rc == 0 && !D.no_dht) {
         fog_dht_config dcfg;
         fog_dht_config_default(&dcfg);
@@ -287,6 +305,8 @@ static int node_up(void)
         D.dht = NULL;
         fog_node_free(D.node);
         D.node = NULL;
+        fog_store_writer_free(D.writer); /* it never got a job */
+        D.writer = NULL;
     }
     return rc;
 }
@@ -355,7 +375,7 @@ static int configure(const char *repo, cli_args *a, uint8_t secret[64])
         return CLI_FAIL;
     }
     D.no_dht = cli_has(a, "no-dht");
-    if (read_identity(repo, secret) != 0 ||
+    if (open_store(repo, secret) != 0 ||
         addresses_from_config(repo, listen == NULL, api == NULL) != 0 ||
         (!D.no_dht && cli_bootstrap_read(repo, D.bootstrap, CLI_BOOTSTRAP_MAX,
                                          &D.n_bootstrap) != 0)) {
@@ -378,6 +398,10 @@ static int run_daemon(const char *repo, cli_args *a)
     int lock_fd = -1;
     if ((rc = configure(repo, a, secret)) != 0 || (rc = take_lock(repo, &lock_fd)) != 0) {
         fog_memzero(secret, sizeof secret);
+        fog_store_close(D.store);
+        if (lock_fd >= 0) {
+            close(lock_fd);
+        }
         return rc;
     }
     uv_loop_init(&D.loop);
@@ -386,6 +410,7 @@ static int run_daemon(const char *repo, cli_args *a)
     uv_run(&D.loop, UV_RUN_DEFAULT);
     uv_run(&D.loop, UV_RUN_NOWAIT); /* close callbacks of the last handles */
     (void)uv_loop_close(&D.loop);
+    fog_store_close(D.store); /* when start failed before the loop ran */
     close(lock_fd);
     return rc != 0 ? rc : D.exit_code;
 }
@@ -403,8 +428,8 @@ const cli_cmd cli_cmd_daemon = {
     "Listens on Addresses.Swarm of the config (default /ip4/0.0.0.0/tcp/4001 and\n"
     "/ip6/::/tcp/4001) and serves the API on Addresses.API (default /ip4/127.0.0.1/tcp/5001);\n"
     "the API's actual address is written to REPO/api. Port 0 picks a free port.\n"
-    "The repository is only read at start: offline commands (fog add, cat, ...) keep working\n"
-    "while the daemon runs. One daemon per repository. Stops on Ctrl-C, SIGTERM or\n"
+    "The other commands (fog add, cat, pin ...) keep working on the repository while the\n"
+    "daemon runs ('fog repo gc' needs it stopped). One daemon per repository. Stops on Ctrl-C, SIGTERM or\n"
     "/api/v0/shutdown.\n"
     "The Kademlia DHT (/ipfs/kad/1.0.0) runs in server mode and, once listening, bootstraps\n"
     "from the config's Bootstrap list (see 'fog bootstrap'; empty by default).",

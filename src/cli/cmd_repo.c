@@ -30,7 +30,7 @@ static int run_gc(const char *repo, cli_args *a)
 {
     bool quiet = cli_has(a, "quiet");
     fog_store *s;
-    if (cli_open(repo, FOG_STORE_WRITE, &s) != 0) {
+    if (cli_open(repo, FOG_STORE_EXCLUSIVE, &s) != 0) {
         return CLI_FAIL;
     }
     fog_gc_stats st = {0};

@@ -239,6 +239,10 @@ int fog_store_gc(fog_store *s, fog_links_fn links_fn, fog_gc_stats *stats_out)
 {
     gc_state g = {.s = s, .links_fn = links_fn};
     fog_gc_stats st = {0};
+    if (s->mode != FOG_STORE_EXCLUSIVE) {
+        return fog_errf(FOG_ERR_INVALID, "repository %s: gc needs it to itself (open exclusive)",
+                        s->dir);
+    }
     int rc = fog__store_write_begin(s, &g.txn);
     if (rc < 0) {
         return rc;

@@ -26,7 +26,7 @@ struct fog_store {
     MDB_dbi pins;   /* CIDv1 bytes -> kind byte */
     MDB_dbi meta;   /* "version", "content_bytes" -> u64 little-endian */
     int lock_fd;    /* repo.lock, flocked for the handle's whole life; -1 when not open */
-    int mode;       /* FOG_STORE_READ or FOG_STORE_WRITE */
+    int mode;       /* FOG_STORE_READ, FOG_STORE_WRITE or FOG_STORE_EXCLUSIVE */
     bool batch_open; /* a fog_store_batch holds the write transaction */
     char *dir;      /* the repository path as given (owned) */
     char peer_id[STORE_PEER_ID_MAX];

@@ -2,9 +2,10 @@
  * A repository is DIR/config (written last by init, so its presence means the repository is
  * complete), DIR/repo.lock and DIR/blocks/ (one LMDB environment with the sub-databases "blocks",
  * "pins" and "meta"; store.h has the layout).
- * Locking: flock(2) on repo.lock, LOCK_SH for readers and LOCK_EX for the one writer, both
- * LOCK_NB so that a second fog command fails at once with FOG_ERR_LOCKED instead of waiting
- * behind a daemon. flock locks belong to the open file description, so they vanish with a
+ * Locking: flock(2) on repo.lock, LOCK_SH for readers and writers (LMDB's own writer mutex in
+ * lock.mdb, a robust mutex on Linux, serialises write transactions between processes, so a
+ * daemon and `fog add` may write the same repository) and LOCK_EX for gc and init, all LOCK_NB
+ * so that gc fails at once with FOG_ERR_LOCKED instead of waiting behind a daemon. flock locks belong to the open file description, so they vanish with a
  * killed process and a second open in the same process conflicts like another process would.
  * LMDB environment: 1 TiB map by default (address space only: without MDB_WRITEMAP the file
  * grows only as pages are written), MDB_NOTLS so that read transactions may move between
@@ -74,7 +75,7 @@ int fog__store_mdb_err(const fog_store *s, int rc, const char *what)
 
 int fog__store_need_write(const fog_store *s)
 {
-    if (s->mode != FOG_STORE_WRITE) {
+    if (s->mode == FOG_STORE_READ) {
         return fog_errf(FOG_ERR_INVALID, "repository %s is open read-only", s->dir);
     }
     return 0;
@@ -201,7 +202,7 @@ static int lock_take(const char *dir, int mode, bool create, int *fd_out)
     if (rc < 0) {
         return rc;
     }
-    int flags = O_CLOEXEC | (mode == FOG_STORE_WRITE ? O_RDWR : O_RDONLY);
+    int flags = O_CLOEXEC | (mode == FOG_STORE_READ ? O_RDONLY : O_RDWR);
     int fd = open(path, flags | (create ? O_CREAT : 0), 0600);
     if (fd < 0 && errno == ENOENT && !create) {
         fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600); /* lost lock file: recreate */
@@ -209,7 +210,7 @@ static int lock_take(const char *dir, int mode, bool create, int *fd_out)
     if (fd < 0) {
         return fog_errf(FOG_ERR_IO, "cannot open %s: %s", path, strerror(errno));
     }
-    int op = (mode == FOG_STORE_WRITE ? LOCK_EX : LOCK_SH) | LOCK_NB;
+    int op = (mode == FOG_STORE_EXCLUSIVE ? LOCK_EX : LOCK_SH) | LOCK_NB;
     while (flock(fd, op) < 0) {
         int e = errno;
         if (e == EINTR) {
@@ -267,7 +268,7 @@ static int env_open(fog_store *s, uint64_t map_size, bool create)
         (rc = mdb_env_open(s->env, path, flags, 0600)) != 0) {
         return fog__store_mdb_err(s, rc, "opening the block store");
     }
-    if (s->mode == FOG_STORE_WRITE) {
+    if (s->mode != FOG_STORE_READ) {
         int dead = 0;
         /* Slots of readers that died (kill -9) would pin old pages and make the file grow. */
         (void)mdb_reader_check(s->env, &dead); /* best effort: only frees stale slots */
@@ -279,7 +280,7 @@ static int env_open(fog_store *s, uint64_t map_size, bool create)
 static int schema_setup(fog_store *s, bool create)
 {
     MDB_txn *txn = NULL;
-    int rc = create || s->mode == FOG_STORE_WRITE ? fog__store_write_begin(s, &txn)
+    int rc = create || s->mode != FOG_STORE_READ ? fog__store_write_begin(s, &txn)
                                                    : fog__store_read_begin(s, &txn);
     if (rc < 0) {
         return rc;
@@ -338,7 +339,7 @@ int fog_store_open(fog_store **out, const char *dir, int mode)
         fog_store_close(s);
         return rc;
     }
-    if (mode == FOG_STORE_WRITE) {
+    if (mode != FOG_STORE_READ) {
         malloc_tune();
     }
     *out = s;
@@ -419,10 +420,10 @@ int fog_repo_init(const char *dir, char *peer_id_out, size_t peer_id_cap)
     fog_store *s = NULL;
     int rc = fog_crypto_init();
     if (rc < 0 || (rc = config_exists(dir)) < 0 || (rc = mkdir_p(dir)) < 0 ||
-        (rc = store_alloc(&s, dir, FOG_STORE_WRITE)) < 0) {
+        (rc = store_alloc(&s, dir, FOG_STORE_EXCLUSIVE)) < 0) {
         return rc;
     }
-    if ((rc = lock_take(dir, FOG_STORE_WRITE, true, &s->lock_fd)) == 0) {
+    if ((rc = lock_take(dir, FOG_STORE_EXCLUSIVE, true, &s->lock_fd)) == 0) {
         rc = init_locked(s, peer_id_out, peer_id_cap);
     }
     if (rc == 0) {

@@ -198,35 +198,74 @@ static void test_store_open_missing_no_repo(void **state)
     assert_int_equal(fog_store_open(&s, t->root, FOG_STORE_WRITE), FOG_ERR_NO_REPO);
 }
 
+/* Runs fn in a child process (another process, as another fog command would be) and returns
+ * its exit status: 0 means fn returned true. */
+static int in_child(bool (*fn)(const char *repo), const char *repo)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        _exit(fn(repo) ? 0 : 1);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    return WEXITSTATUS(status);
+}
+
+static bool child_read_locked(const char *repo)
+{
+    fog_store *c = NULL;
+    return fog_store_open(&c, repo, FOG_STORE_READ) == FOG_ERR_LOCKED;
+}
+
+/* A second writer beside the first: it writes a block that the parent then sees, and an
+ * exclusive open is refused meanwhile. */
+static bool child_writes_beside(const char *repo)
+{
+    fog_store *c = NULL, *x = NULL;
+    static const uint8_t data[] = "written by a second process";
+    fog_cid cid;
+    bool ok = fog_store_open(&c, repo, FOG_STORE_WRITE) == 0 &&
+              fog_store_open(&x, repo, FOG_STORE_EXCLUSIVE) == FOG_ERR_LOCKED &&
+              fog_cid_of(&cid, 1, FOG_MC_RAW, FOG_MC_SHA2_256, data, sizeof data) == 0 &&
+              fog_store_put(c, &cid, data, sizeof data) == 0;
+    fog_store_close(c);
+    return ok;
+}
+
 static void test_store_lock_conflicts(void **state)
 {
     tmp_repo *t = *state;
-    fog_store *w = init_open(t, FOG_STORE_WRITE);
+    fog_store *e = init_open(t, FOG_STORE_EXCLUSIVE);
     fog_store *x = NULL;
     assert_int_equal(fog_store_open(&x, t->repo, FOG_STORE_WRITE), FOG_ERR_LOCKED);
     assert_non_null(strstr(fog_err_detail(FOG_ERR_LOCKED), "is locked by another process"));
     assert_non_null(strstr(fog_err_detail(FOG_ERR_LOCKED), t->repo));
     assert_int_equal(fog_store_open(&x, t->repo, FOG_STORE_READ), FOG_ERR_LOCKED);
-    /* Another process sees the same lock. */
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        fog_store *c = NULL;
-        int rc = fog_store_open(&c, t->repo, FOG_STORE_READ);
-        _exit(rc == FOG_ERR_LOCKED ? 0 : 1);
-    }
-    int status = 0;
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_int_equal(in_child(child_read_locked, t->repo), 0); /* other processes too */
+    fog_store_close(e);
+
+    /* Writers share the repository with readers and with each other; exclusive waits. */
+    fog_store *w = NULL;
+    assert_int_equal(fog_store_open(&w, t->repo, FOG_STORE_WRITE), 0);
+    assert_int_equal(in_child(child_writes_beside, t->repo), 0);
+    static const uint8_t data[] = "written by a second process";
+    fog_cid cid;
+    assert_int_equal(fog_cid_of(&cid, 1, FOG_MC_RAW, FOG_MC_SHA2_256, data, sizeof data), 0);
+    assert_int_equal(fog_store_has(w, &cid), 1);
+    assert_int_equal(fog_store_open(&x, t->repo, FOG_STORE_EXCLUSIVE), FOG_ERR_LOCKED);
+    fog_gc_stats gs;
+    assert_int_equal(fog_store_gc(w, toy_links, &gs), FOG_ERR_INVALID); /* gc needs exclusive */
     fog_store_close(w);
 
     fog_store *r1 = NULL, *r2 = NULL;
     assert_int_equal(fog_store_open(&r1, t->repo, FOG_STORE_READ), 0);
     assert_int_equal(fog_store_open(&r2, t->repo, FOG_STORE_READ), 0);
-    assert_int_equal(fog_store_open(&x, t->repo, FOG_STORE_WRITE), FOG_ERR_LOCKED);
+    assert_int_equal(fog_store_open(&x, t->repo, FOG_STORE_EXCLUSIVE), FOG_ERR_LOCKED);
     fog_store_close(r1);
     fog_store_close(r2);
-    assert_int_equal(fog_store_open(&x, t->repo, FOG_STORE_WRITE), 0); /* locks released */
+    assert_int_equal(fog_store_open(&x, t->repo, FOG_STORE_EXCLUSIVE), 0); /* locks released */
     fog_store_close(x);
 }
 
@@ -574,7 +613,7 @@ static void test_store_batch_commit_persists(void **state)
 static void test_store_batch_abort_leaves_no_pins(void **state)
 {
     tmp_repo *t = *state;
-    fog_store *s = init_open(t, FOG_STORE_WRITE);
+    fog_store *s = init_open(t, FOG_STORE_EXCLUSIVE);
     uint8_t *data = malloc(MIB);
     assert_non_null(data);
     fog_store_batch *b = NULL;
@@ -590,7 +629,7 @@ static void test_store_batch_abort_leaves_no_pins(void **state)
     fog_store_batch_abort(NULL);
     fog_store_close(s);
 
-    assert_int_equal(fog_store_open(&s, t->repo, FOG_STORE_WRITE), 0);
+    assert_int_equal(fog_store_open(&s, t->repo, FOG_STORE_EXCLUSIVE), 0);
     fog_repo_stat st;
     assert_int_equal(fog_store_stat(s, &st), 0);
     assert_int_equal(st.pins, 0);
@@ -719,7 +758,7 @@ static void gc_fixture(fog_store *s, gc_fix *f)
 static void test_store_gc_keeps_pinned(void **state)
 {
     tmp_repo *t = *state;
-    fog_store *s = init_open(t, FOG_STORE_WRITE);
+    fog_store *s = init_open(t, FOG_STORE_EXCLUSIVE);
     gc_fix *f = calloc(1, sizeof *f);
     assert_non_null(f);
     gc_fixture(s, f);
@@ -759,7 +798,7 @@ static void test_store_gc_keeps_pinned(void **state)
 static void test_store_gc_links_error_deletes_nothing(void **state)
 {
     tmp_repo *t = *state;
-    fog_store *s = init_open(t, FOG_STORE_WRITE);
+    fog_store *s = init_open(t, FOG_STORE_EXCLUSIVE);
     blk x, leaf, root;
     make_raw(&x, 1, 100);
     make_raw(&leaf, 2, 100);
@@ -783,7 +822,7 @@ static void test_store_gc_links_error_deletes_nothing(void **state)
 static void test_store_gc_walks_each_codec(void **state)
 {
     tmp_repo *t = *state;
-    fog_store *s = init_open(t, FOG_STORE_WRITE);
+    fog_store *s = init_open(t, FOG_STORE_EXCLUSIVE);
     blk leaf, node;
     make_raw(&leaf, 1, 300);
     const fog_cid *links[] = {&leaf.cid};
@@ -865,7 +904,7 @@ static void model_build(model *m)
 static void test_store_gc_matches_model(void **state)
 {
     tmp_repo *t = *state;
-    fog_store *s = init_open(t, FOG_STORE_WRITE);
+    fog_store *s = init_open(t, FOG_STORE_EXCLUSIVE);
     for (uint64_t seed = 1; seed <= 4; seed++) {
         model *m = calloc(1, sizeof *m);
         assert_non_null(m);

@@ -33,7 +33,7 @@ static bool wait_for(bool (*cond)(void *), void *arg)
     return ok;
 }
 
-static bool is_true(void *arg)
+static inline bool is_true(void *arg)
 {
     return *(bool *)arg;
 }
