@@ -21,8 +21,11 @@
  * Server (server mode only): every inbound stream may carry several request/response pairs.
  * FIND_NODE is answered with the k closest peers of the table to SHA-256(key), never the
  * requester, with their addresses from the address book (and ourselves when the key is our own
- * peer ID). GET_PROVIDERS is answered with the closer peers and no providers (this node holds no
- * provider records yet). PING is echoed. PUT_VALUE, GET_VALUE and ADD_PROVIDER are not supported
+ * peer ID). ADD_PROVIDER stores, for the providerPeers entry whose ID is the sender's and that
+ * carries addresses (others are ignored, as in go-libp2p-kad-dht handlers.go), a record valid
+ * provider_ttl_ms; there is no answer. GET_PROVIDERS is answered with the closer peers and the
+ * key's unexpired records (at most FOG_KAD_PROVIDERS_MAX, each with its stored addresses; our
+ * own with our announce addresses). PING is echoed. PUT_VALUE and GET_VALUE are not supported
  * yet: the stream is reset, as on any malformed message.
  *
  * Everything runs on the node's loop thread; callbacks are deferred to the loop, never called
@@ -41,6 +44,8 @@
 #include "fog/mf.h"
 #include "fog/multiaddr.h"
 #include "fog/node.h"
+#include "fog/store.h"
+#include "fog/storew.h"
 #include "fog/util.h"
 
 #define FOG_DHT_PEER_ADDRS 8 /* addresses kept per peer in the address book and in results */
@@ -58,6 +63,18 @@ typedef struct {
                                    longest ago is forgotten first */
     fog_node_observer observer; /* pass-through: called after the DHT's own handling */
     fog_log_sink log;
+    /* Provider records (the daemon sets store and writer; NULL: no records are kept, an
+     * ADD_PROVIDER is dropped and GET_PROVIDERS answers only closer peers). store is read on the
+     * loop thread (short read transactions), written only through writer. Both borrowed. */
+    fog_store *store;
+    fog_store_writer *writer;
+    fog_ms provider_ttl_ms;       /* a record's validity (default 48 h, go ProvideValidity) */
+    fog_ms sweep_interval_ms;     /* expired records deleted this often (default 1 h); 0: never */
+    fog_ms reprovide_interval_ms; /* every pinned root provided again this often (default 22 h,
+                                     kubo Reprovider.Interval); 0: no reprovider. Needs store */
+    fog_ms reprovide_delay_ms;    /* the first reprovide after fog_dht_new (default 1 min) */
+    fog_ms refresh_interval_ms;   /* a bucket with no lookup for this long gets a lookup of a
+                                     random key in it (default 10 min, go); 0: no refresh */
 } fog_dht_config;
 
 /* A peer and the addresses known for it (as reported; /p2p not appended). */
@@ -111,6 +128,52 @@ FOG_NODISCARD int fog_dht_find_peer(fog_dht *d, const uint8_t *peer_id, size_t l
 FOG_NODISCARD int fog_dht_get_closest(fog_dht *d, const uint8_t *key, size_t len,
                                       fog_dht_lookup_cb cb, void *ud);
 
+/* --- Providers (contract fixed with bitswap; the DHT's providers slice implements it) ----- */
+
+/* A running provider search, for fog_dht_cancel. Owned by the DHT: invalid once its final
+ * callback (done true) ran or it was cancelled. */
+typedef struct fog_dht_op fog_dht_op;
+
+/* Providers found so far: provs[0..n) lent for the call (addresses as the answering peer gave
+ * them, or from the address book), never the same peer twice in one search and never ourselves.
+ * Called as providers arrive (done false, err 0), then once with done true: err 0 (the lookup
+ * ended or count providers were found), FOG_ERR_CANCELLED (the DHT is being freed). */
+typedef void (*fog_dht_providers_cb)(void *ud, int err, const fog_dht_peer *provs, size_t n,
+                                     bool done);
+
+/* Looks for providers of a content multihash (mh, the CID's multihash; the DHT key is the
+ * multihash, as kubo and helia use): our own provider records first, then GET_PROVIDERS to the
+ * closest peers, iteratively, until count providers were found (0: no limit) or the lookup
+ * ends. *op_out (may be NULL) gets a handle for fog_dht_cancel. Errors at once (cb never runs):
+ * FOG_ERR_INVALID (empty or too long a key), FOG_ERR_NOMEM. */
+FOG_NODISCARD int fog_dht_find_providers(fog_dht *d, const uint8_t *mh, size_t len, size_t count,
+                                         fog_dht_providers_cb cb, void *ud, fog_dht_op **op_out);
+/* Stops a running search: its callback does not run again. */
+void fog_dht_cancel(fog_dht_op *op);
+
+/* Announces that we provide each of keys[0..n) (content multihashes, 1..80 bytes each, copied):
+ * stores our own provider record for each (when a store is set) and sends ADD_PROVIDER (our
+ * peer ID and announce addresses) to the k closest peers of each key. Batched: keys are sorted
+ * by their position SHA-256(key) and one FIND_NODE lookup serves every key of the keyspace
+ * region it proved: when the lookup for key K ends with the k closest peers S, and the farthest
+ * of S shares L leading bits with K, then every peer sharing L + 1 bits with K is in S; the
+ * following keys sharing L + 1 bits with K get their records sent to S without a lookup of their
+ * own (the peers closest to them all are in S; the rest of S is near them). Each peer of S gets
+ * one stream carrying the region's ADD_PROVIDER messages. So a batch of m keys costs about
+ * min(m, regions) lookups, where a region holds fewer than k peers (a network of N servers has
+ * about 2N/k of them), and k ADD_PROVIDER messages per key. Regions are handled one after the
+ * other. cb (may be NULL) runs once when every region is done. Errors at once: FOG_ERR_INVALID
+ * (n 0 or a key length out of range), FOG_ERR_NOMEM. */
+typedef struct {
+    size_t keys;        /* keys announced */
+    size_t lookups;     /* FIND_NODE lookups run */
+    size_t messages;    /* ADD_PROVIDER messages written */
+    size_t peers_failed; /* region peers that could not be reached */
+} fog_dht_provide_stats;
+typedef void (*fog_dht_provide_cb)(void *ud, int err, const fog_dht_provide_stats *st);
+FOG_NODISCARD int fog_dht_provide(fog_dht *d, const fog_slice *keys, size_t n,
+                                  fog_dht_provide_cb cb, void *ud);
+
 /* The routing table (lent, for inspection: do not change it). */
 const struct fog_rtable *fog_dht_table(const fog_dht *d);
 
@@ -125,6 +188,10 @@ typedef struct {
     uint64_t requests_out;     /* FIND_NODE requests sent */
     uint64_t failures_out;     /* requests that failed (dial, stream, bad answer, timeout) */
     uint64_t lookups;          /* lookups finished */
+    uint64_t providers_added;  /* ADD_PROVIDER records accepted (queued for the store) */
+    uint64_t providers_swept;  /* expired provider records deleted */
+    uint64_t reprovides;       /* reprovider runs started */
+    uint64_t refreshes;        /* bucket refresh lookups started */
 } fog_dht_stats;
 void fog_dht_get_stats(const fog_dht *d, fog_dht_stats *out);
 

@@ -160,6 +160,30 @@ typedef struct {
 } fog_gc_stats;
 FOG_NODISCARD int fog_store_gc(fog_store *s, fog_links_fn links_fn, fog_gc_stats *stats_out);
 
+/* ---- Provider records (the DHT's; src/store/providers.c) ------------------------------
+ * A provider record says that peer (binary peer ID) provides the content of key (a multihash,
+ * 1..FOG_STORE_PROV_KEY_MAX bytes) until expires_ms (Unix milliseconds); data is the DHT's own
+ * opaque bytes (the provider's addresses), at most FOG_STORE_PROV_DATA_MAX. One record per
+ * (key, peer): a put replaces it. Records live in the "providers" sub-database, keyed by
+ * (key length, key, peer), so one key's records are adjacent. Expired records are never
+ * returned and are deleted by a sweep. A read-only handle of a repository made before provider
+ * records existed has none (get finds nothing). */
+#define FOG_STORE_PROV_KEY_MAX 80
+#define FOG_STORE_PROV_DATA_MAX 4096
+/* Writes one record in batch b. Errors: FOG_ERR_INVALID (a length out of range), the batch's. */
+FOG_NODISCARD int fog_store_batch_provider_put(fog_store_batch *b, fog_slice key, fog_slice peer,
+                                               uint64_t expires_ms, fog_slice data);
+/* Calls fn for each record of key that has not expired at now_ms (peer order), in one read
+ * transaction (it never blocks on writers); slices are lent for the call. A non-zero return
+ * from fn stops and is returned. Returns 0 when there is none. */
+typedef int (*fog_prov_fn)(void *ctx, fog_slice peer, uint64_t expires_ms, fog_slice data);
+FOG_NODISCARD int fog_store_providers_get(fog_store *s, fog_slice key, uint64_t now_ms,
+                                          fog_prov_fn fn, void *ctx);
+/* Deletes in batch b every record expired at now_ms; *removed_out (may be NULL) gets how many. */
+FOG_NODISCARD int fog_store_batch_providers_sweep(fog_store_batch *b, uint64_t now_ms,
+                                                  size_t *removed_out);
+/* ---- end of provider records ---- */
+
 typedef struct {
     uint64_t blocks;        /* number of stored blocks */
     uint64_t content_bytes; /* sum of their lengths */

@@ -295,6 +295,8 @@ static int node_up(void)
         fog_dht_config_default(&dcfg);
         dcfg.loop = &D.loop;
         dcfg.log = D.ncfg.log;
+        dcfg.store = D.store;   /* provider records, reprovide of the pinned roots */
+        dcfg.writer = D.writer;
         rc = fog_dht_new(&D.dht, D.node, &dcfg);
     }
     if (rc == 0) {

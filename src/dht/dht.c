@@ -21,6 +21,11 @@ void fog_dht_config_default(fog_dht_config *cfg)
     cfg->request_timeout_ms = 10000;
     cfg->server = true;
     cfg->book_max = 4096;
+    cfg->provider_ttl_ms = 48ull * 3600 * 1000;
+    cfg->sweep_interval_ms = 3600ull * 1000;
+    cfg->reprovide_interval_ms = 22ull * 3600 * 1000;
+    cfg->reprovide_delay_ms = 60ull * 1000;
+    cfg->refresh_interval_ms = 10ull * 60 * 1000;
 }
 
 /* ---- address book (a linear scan: a few thousand entries at most, see book_max) ---- */
@@ -233,6 +238,9 @@ static void obs_disconnected(void *ud, fog_slice peer_id, int err, const char *d
 
 static int check_config(const fog_dht_config *cfg)
 {
+    if ((cfg->store == NULL) != (cfg->writer == NULL)) {
+        return fog_errf(FOG_ERR_INVALID, "dht: provider records need both a store and a writer");
+    }
     if (cfg->loop == NULL || cfg->k == 0 || cfg->alpha == 0 || cfg->k > FOG_KAD_PEERS_MAX - 1 ||
         cfg->book_max == 0) {
         return fog_errf(FOG_ERR_INVALID, "dht: config needs a loop, 1 <= k < %u, alpha >= 1 and "
@@ -271,22 +279,28 @@ int fog_dht_new(fog_dht **out, fog_node *node, const fog_dht_config *cfg)
     d->loop = cfg->loop;
     d->cfg = *cfg;
     d->timer = malloc(sizeof *d->timer);
-    if (d->timer == NULL || (rc = make_table(d)) < 0) {
+    d->upkeep = malloc(sizeof *d->upkeep);
+    if (d->timer == NULL || d->upkeep == NULL || (rc = make_table(d)) < 0) {
         free(d->timer);
+        free(d->upkeep);
         free(d);
         return rc < 0 ? rc : FOG_ERR_NOMEM;
     }
     uv_timer_init(d->loop, d->timer);
     d->timer->data = d;
+    uv_timer_init(d->loop, d->upkeep);
+    d->upkeep->data = d;
     if (cfg->server && (rc = fog_node_handle(node, FOG_KAD_PROTOCOL, &dht_server_handler, d)) < 0) {
         d->timer->data = NULL;
         uv_close((uv_handle_t *)d->timer, timer_closed);
+        uv_close((uv_handle_t *)d->upkeep, timer_closed);
         fog_rtable_free(d->rt);
         free(d);
         return rc;
     }
     fog_node_observer o = {obs_connected, obs_identified, obs_disconnected, d};
     fog_node_set_observer(node, &o);
+    dht_upkeep_start(d);
     *out = d;
     return 0;
 }
@@ -298,8 +312,12 @@ void fog_dht_free(fog_dht *d)
     }
     dht_queries_cancel(d);
     fog_node_set_observer(d->node, &d->cfg.observer);
+    dht_provides_cancel(d);
+    dht_rec_detach(d);
     d->timer->data = NULL;
     uv_close((uv_handle_t *)d->timer, timer_closed);
+    d->upkeep->data = NULL;
+    uv_close((uv_handle_t *)d->upkeep, timer_closed);
     fog_rtable_free(d->rt);
     free(d->book);
     free(d);

@@ -16,7 +16,8 @@ typedef struct {
     fog_ms updated_ms;
 } dht_book_entry;
 
-typedef struct dht_query dht_query;
+/* A running lookup; a provider search's handle (fog_dht_op) is the same object. */
+typedef struct fog_dht_op dht_query;
 
 struct fog_dht {
     fog_node *node;
@@ -28,12 +29,57 @@ struct fog_dht {
     uv_timer_t *timer;    /* drives every query; freed by its close callback */
     dht_query *queries;   /* running lookups, a list */
     fog_dht_stats stats;
+    size_t rec_jobs;      /* provider record jobs queued at the writer */
+    struct dht_rec_job *rec_list;  /* those jobs: detached by fog_dht_free, their done only frees */
+    uv_timer_t *upkeep;   /* sweep, reprovide and bucket refresh; freed by its close callback */
+    fog_ms next_sweep, next_reprovide, next_refresh;
+    bool reproviding;     /* a reprovide is running */
+    struct dht_provide *provides; /* running fog_dht_provide batches, a list */
 };
 
 static inline fog_ms dht_now(const fog_dht *d)
 {
     return uv_now(d->loop);
 }
+
+/* A peer ID, for the providers a search has seen. */
+typedef struct {
+    uint8_t id[FOG_PEER_ID_MAX];
+    size_t len;
+} dht_id;
+
+/* The providers of one search: every ID seen (never reported twice) and those waiting to be
+ * reported on the next timer run. */
+typedef struct {
+    dht_id *seen;
+    size_t n_seen, cap_seen;
+    fog_dht_peer *pend;
+    size_t n_pend, cap_pend;
+    size_t n_reported; /* providers handed to the callback */
+} dht_prov_list;
+
+typedef struct dht_req dht_req;
+typedef struct dht_rec_job rec_job;
+
+struct fog_dht_op {
+    fog_dht *d;
+    dht_query *next; /* in d->queries */
+    fog_lookup *lk;
+    fog_kad_type type;            /* FIND_NODE or GET_PROVIDERS */
+    uint8_t key[FOG_KAD_KEY_MAX]; /* the request key (the target peer ID for find_peer) */
+    size_t key_len;
+    bool want_target;
+    bool found;     /* the target answered, or an answer reported it with an address */
+    bool cancelled; /* fog_dht_cancel: finish without a callback */
+    dht_req *reqs;
+    fog_dht_lookup_cb cb;
+    fog_dht_bootstrap_cb boot_cb; /* a bootstrap's self-lookup: reports to this one instead */
+    size_t boot_connected;
+    fog_dht_providers_cb prov_cb; /* a provider search reports here instead */
+    size_t prov_count;            /* providers wanted (0: no limit) */
+    dht_prov_list prov;
+    void *ud;
+};
 
 /* dht.c: the address book. merge: add the addresses not known yet (up to the cap); otherwise
  * replace them. Our own ID and IDs that fail fog_peer_id_check are ignored. */
@@ -50,7 +96,39 @@ size_t dht_closer_peers(fog_dht *d, const uint8_t *key, size_t key_len, fog_slic
                         fog_kad_peer *out, fog_multiaddr *self_addrs);
 
 /* dht_query.c */
+/* A lookup of type (FIND_NODE or GET_PROVIDERS) for key, seeded from the table and started on
+ * the next timer run; the caller sets its callback fields. */
+int dht_query_new(fog_dht *d, fog_kad_type type, const uint8_t *key, size_t len,
+                  dht_query **out);
 void dht_queries_cancel(fog_dht *d); /* runs each callback with FOG_ERR_CANCELLED */
 void dht_timer_cb(uv_timer_t *t);
+
+/* dht_records.c: provider records in the store. rec_add queues one job writing a record of
+ * peer with addrs for each of keys (nothing without a store); rec_get reads a key's unexpired
+ * records (at most FOG_KAD_PROVIDERS_MAX; our own with our announce addresses); rec_sweep
+ * queues the deletion of expired ones. */
+typedef struct {
+    fog_dht_peer *p;
+    size_t n, cap;
+} dht_prov_recs;
+uint64_t dht_wall_ms(void);
+int dht_rec_add(fog_dht *d, const fog_slice *keys, size_t n, fog_slice peer,
+                const fog_multiaddr *addrs, size_t n_addrs);
+int dht_rec_get(fog_dht *d, fog_slice key, dht_prov_recs *out);
+void dht_rec_clear(dht_prov_recs *r);
+void dht_rec_sweep(fog_dht *d);
+void dht_rec_detach(fog_dht *d); /* fog_dht_free: jobs still queued no longer see d */
+
+/* dht_provide.c: fog_dht_provide, and the upkeep timer (sweep, reprovide, refresh). */
+void dht_upkeep_start(fog_dht *d);
+void dht_provides_cancel(fog_dht *d); /* fog_dht_free: running provides end, CANCELLED */
+
+/* dht_prov.c: a provider search's side of a lookup. take: the providers of an answer (or of
+ * our own records) join the list; flush: reports those waiting (on the timer) and stops the
+ * lookup once enough were found; final: the last callback; clear frees the list. */
+void dht_prov_take(dht_query *q, const fog_kad_peer *provs, size_t n);
+void dht_prov_flush(dht_query *q);
+void dht_prov_final(dht_query *q, int err);
+void dht_prov_clear(dht_prov_list *l);
 
 #endif

@@ -1,12 +1,13 @@
 /* dht_query.c: the DHT's lookups on the network (libp2p/specs kad-dht/README.md "Peer
  * routing", go-libp2p-kad-dht query.go; PROTOCOLS.md 3.7): fog_dht_find_peer,
- * fog_dht_get_closest and fog_dht_bootstrap's self-lookup.
+ * fog_dht_get_closest, fog_dht_bootstrap's self-lookup, and the GET_PROVIDERS walk of
+ * fog_dht_find_providers (dht_prov.c handles the providers the answers carry).
  * Each lookup is a fog_lookup core seeded from the routing table. One timer of the DHT drives
  * every lookup: events (answers, failures, dials) only record what happened and set the timer
  * to fire at once; the timer callback fails what timed out, hands out the next requests and
  * finishes lookups that are done, so nothing is freed under a running stream callback and no
  * result callback runs inside the call that started the lookup.
- * A request is one FIND_NODE on a new outbound stream, to a connected peer or after a dial over
+ * A request is one FIND_NODE (or GET_PROVIDERS) on a new outbound stream, to a connected peer or after a dial over
  * the addresses the address book holds (those identify gave, or those the answer that reported
  * the peer carried), tried in order. The answer's closer peers go into the address book
  * (merged) and into the lookup; then our side of the stream is closed. A request that is not
@@ -16,8 +17,6 @@
 #include <string.h>
 
 #include "dht_internal.h"
-
-typedef struct dht_req dht_req;
 
 struct dht_req {
     fog_dht *d;
@@ -32,20 +31,6 @@ struct dht_req {
     fog_ms due;
 };
 
-struct dht_query {
-    fog_dht *d;
-    dht_query *next; /* in d->queries */
-    fog_lookup *lk;
-    uint8_t key[FOG_KAD_KEY_MAX]; /* the FIND_NODE key (the target peer ID for find_peer) */
-    size_t key_len;
-    bool want_target;
-    bool found; /* the target answered, or an answer reported it with an address */
-    dht_req *reqs;
-    fog_dht_lookup_cb cb;
-    fog_dht_bootstrap_cb boot_cb; /* a bootstrap's self-lookup: reports to this one instead */
-    size_t boot_connected;
-    void *ud;
-};
 
 static void kick(fog_dht *d)
 {
@@ -78,8 +63,8 @@ static void req_fail(dht_req *r, int err)
     fog_dht *d = r->d;
     dht_query *q = r->q;
     d->stats.failures_out++;
-    fog_logf(&d->cfg.log, FOG_LOG_DEBUG, DHT_MOD, "FIND_NODE request failed: %s",
-             fog_err_name(err));
+    fog_logf(&d->cfg.log, FOG_LOG_DEBUG, DHT_MOD, "%s request failed: %s",
+             fog_kad_type_name(q->type), fog_err_name(err));
     int rc = fog_lookup_failed(q->lk, r->id, r->id_len, dht_now(d));
     (void)rc; /* FOG_ERR_NOT_FOUND: the core timed it out already */
     req_unlink(r);
@@ -115,20 +100,23 @@ static void take_answer(dht_req *r, const fog_kad_msg *m)
     if (q->want_target && r->id_len == q->key_len && memcmp(r->id, q->key, q->key_len) == 0) {
         q->found = true;
     }
+    if (q->prov_cb != NULL && m->n_providers > 0) {
+        dht_prov_take(q, m->providers, m->n_providers);
+    }
     int rc = fog_lookup_response(q->lk, r->id, r->id_len, c, m->n_closer, dht_now(d));
     (void)rc; /* FOG_ERR_NOT_FOUND: a late answer, ignored */
     rc = fog_rtable_useful(d->rt, r->id, r->id_len, dht_now(d));
     (void)rc; /* not in the table: nothing to note */
 }
 
-/* A whole message arrived on r's stream: returns 0 when it was a FIND_NODE answer. */
+/* A whole message arrived on r's stream: returns 0 when it answers the request's type. */
 static int req_message(dht_req *r, const uint8_t *body, size_t len)
 {
     fog_kad_parsed p;
     int rc = fog_kad_parse(&p, body, len);
-    if (rc == 0 && p.msg.type != FOG_KAD_FIND_NODE) {
-        rc = fog_errf(FOG_ERR_PROTO, "dht: a %s answer to FIND_NODE",
-                      fog_kad_type_name(p.msg.type));
+    if (rc == 0 && p.msg.type != r->q->type) {
+        rc = fog_errf(FOG_ERR_PROTO, "dht: a %s answer to %s", fog_kad_type_name(p.msg.type),
+                      fog_kad_type_name(r->q->type));
     }
     if (rc == 0) {
         take_answer(r, &p.msg);
@@ -205,7 +193,7 @@ static int req_open(dht_req *r)
         r->s = NULL;
         return rc;
     }
-    fog_kad_msg m = {.type = FOG_KAD_FIND_NODE, .key = fog_slice_make(r->q->key, r->q->key_len)};
+    fog_kad_msg m = {.type = r->q->type, .key = fog_slice_make(r->q->key, r->q->key_len)};
     fog_buf out;
     fog_buf_init(&out);
     rc = fog_kad_encode(&m, &out);
@@ -306,7 +294,11 @@ static void report(dht_query *q, int err)
             to_dht_peer(d, lp[i].id, lp[i].id_len, &out[i]);
         }
     }
-    if (q->boot_cb != NULL) {
+    if (q->cancelled) {
+        /* fog_dht_cancel: no callback */
+    } else if (q->prov_cb != NULL) {
+        dht_prov_final(q, err);
+    } else if (q->boot_cb != NULL) {
         q->boot_cb(q->ud, err, q->boot_connected, fog_rtable_size(d->rt));
     } else {
         const fog_dht_peer *target = NULL;
@@ -343,12 +335,20 @@ static void query_finish(dht_query *q, int err)
     }
     d->stats.lookups++;
     report(q, err);
+    dht_prov_clear(&q->prov);
     fog_lookup_free(q->lk);
     free(q);
 }
 
 static void query_step(dht_query *q, fog_ms now)
 {
+    if (q->prov_cb != NULL && !q->cancelled) {
+        dht_prov_flush(q); /* may cancel q, or stop its lookup */
+    }
+    if (q->cancelled) {
+        query_finish(q, FOG_ERR_CANCELLED);
+        return;
+    }
     (void)fog_lookup_on_timeout(q->lk, now);
     for (dht_req *r = q->reqs, *nx; r != NULL; r = nx) {
         nx = r->next;
@@ -399,7 +399,8 @@ void dht_queries_cancel(fog_dht *d)
     }
 }
 
-static int query_new(fog_dht *d, const uint8_t *key, size_t len, dht_query **out)
+int dht_query_new(fog_dht *d, fog_kad_type type, const uint8_t *key, size_t len,
+                  dht_query **out)
 {
     dht_query *q = calloc(1, sizeof *q);
     if (q == NULL) {
@@ -423,6 +424,7 @@ static int query_new(fog_dht *d, const uint8_t *key, size_t len, dht_query **out
         return rc;
     }
     q->d = d;
+    q->type = type;
     memcpy(q->key, key, len);
     q->key_len = len;
     fog_rtable_peer *near = calloc(d->cfg.k, sizeof *near);
@@ -450,7 +452,7 @@ int fog_dht_find_peer(fog_dht *d, const uint8_t *peer_id, size_t len, fog_dht_lo
         return fog_errf(rc, "dht: find_peer needs a binary peer ID");
     }
     dht_query *q = NULL;
-    if ((rc = query_new(d, peer_id, len, &q)) < 0) {
+    if ((rc = dht_query_new(d, FOG_KAD_FIND_NODE, peer_id, len, &q)) < 0) {
         return rc;
     }
     q->want_target = true;
@@ -467,7 +469,7 @@ int fog_dht_get_closest(fog_dht *d, const uint8_t *key, size_t len, fog_dht_look
                         (unsigned)FOG_KAD_KEY_MAX);
     }
     dht_query *q = NULL;
-    int rc = query_new(d, key, len, &q);
+    int rc = dht_query_new(d, FOG_KAD_FIND_NODE, key, len, &q);
     if (rc == 0) {
         q->cb = cb;
         q->ud = ud;
@@ -500,7 +502,8 @@ static void boot_lookup(boot_st *b)
     fog_dht *d = b->d;
     fog_slice me = fog_node_peer_id(d->node);
     dht_query *q = NULL;
-    int rc = b->connected == 0 ? b->last_err : query_new(d, me.p, me.len, &q);
+    int rc = b->connected == 0 ? b->last_err
+                               : dht_query_new(d, FOG_KAD_FIND_NODE, me.p, me.len, &q);
     if (rc < 0) {
         b->cb(b->ud, rc, b->connected, fog_rtable_size(d->rt));
         boot_free(b);

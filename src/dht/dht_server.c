@@ -3,9 +3,11 @@
  * reuses its streams): each request is a uvarint-prefixed message of at most 4 MiB, copied into
  * the stream's buffer, split with fog_kad_frame_next, decoded with fog_kad_parse and checked with
  * fog_kad_check_request. FIND_NODE and GET_PROVIDERS get the k closest peers of the table to
- * SHA-256(key), never the requester (GET_PROVIDERS with no providers: this node keeps no
- * provider records yet); PING is echoed. Any malformed request, and PUT_VALUE, GET_VALUE and
- * ADD_PROVIDER (not supported yet), reset the stream; the connection stays.
+ * SHA-256(key), never the requester; GET_PROVIDERS also the key's provider records
+ * (dht_records.c). ADD_PROVIDER stores the sender's own entry (it must carry addresses; others
+ * are ignored, as go-libp2p-kad-dht handlers.go does) and gets no answer. PING is echoed. Any
+ * malformed request, and PUT_VALUE and GET_VALUE (not supported yet), reset the stream; the
+ * connection stays.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -57,14 +59,31 @@ static int answer(fog_dht *d, fog_stream *s, const fog_kad_msg *req)
 {
     fog_kad_msg resp = {.type = req->type, .cluster_level_raw = req->cluster_level_raw,
                         .key = req->key};
-    fog_kad_peer *closer = NULL;
+    fog_kad_peer *closer = NULL, *provs = NULL;
     fog_multiaddr *self_addrs = NULL;
+    dht_prov_recs recs = {0};
+    if (req->type == FOG_KAD_GET_PROVIDERS && dht_rec_get(d, req->key, &recs) == 0 &&
+        recs.n > 0) {
+        if ((provs = calloc(recs.n, sizeof *provs)) == NULL) {
+            dht_rec_clear(&recs);
+            return FOG_ERR_NOMEM;
+        }
+        for (size_t i = 0; i < recs.n; i++) {
+            const fog_dht_peer *p = &recs.p[i];
+            provs[i] = (fog_kad_peer){fog_slice_make(p->id, p->id_len), p->addrs, p->n_addrs,
+                                      FOG_KAD_NOT_CONNECTED};
+        }
+        resp.providers = provs;
+        resp.n_providers = recs.n;
+    }
     if (req->type == FOG_KAD_FIND_NODE || req->type == FOG_KAD_GET_PROVIDERS) {
         closer = calloc(d->cfg.k + 1, sizeof *closer);
         self_addrs = calloc(FOG_NODE_ANNOUNCE_MAX, sizeof *self_addrs);
         if (closer == NULL || self_addrs == NULL) {
             free(closer);
             free(self_addrs);
+            free(provs);
+            dht_rec_clear(&recs);
             return FOG_ERR_NOMEM;
         }
         resp.closer = closer;
@@ -76,11 +95,29 @@ static int answer(fog_dht *d, fog_stream *s, const fog_kad_msg *req)
     int rc = fog_kad_encode(&resp, &out);
     free(closer);
     free(self_addrs);
+    free(provs);
+    dht_rec_clear(&recs);
     if (rc == 0) {
         rc = fog_stream_write(s, out.p, out.len);
     }
     fog_buf_clear(&out);
     return rc;
+}
+
+/* ADD_PROVIDER: the entry whose ID is the sender's, with addresses, becomes a record. */
+static void add_provider(fog_dht *d, fog_slice sender, const fog_kad_msg *m)
+{
+    for (size_t i = 0; i < m->n_providers; i++) {
+        const fog_kad_peer *p = &m->providers[i];
+        if (!fog_slice_eq(p->id, sender) || p->n_addrs == 0) {
+            continue; /* go: "received provider from wrong peer" / no addresses */
+        }
+        if (d->cfg.store != NULL && dht_rec_add(d, &m->key, 1, p->id, p->addrs, p->n_addrs) == 0) {
+            d->stats.providers_added++;
+        }
+        dht_book_put(d, p->id.p, p->id.len, p->addrs, p->n_addrs, true);
+        return;
+    }
 }
 
 /* Handles one request body; negative when the stream must be reset. */
@@ -93,7 +130,9 @@ static int handle(fog_dht *d, fog_stream *s, const uint8_t *body, size_t len)
     }
     if (rc == 0) {
         fog_kad_type t = p.msg.type;
-        if (t == FOG_KAD_PUT_VALUE || t == FOG_KAD_GET_VALUE || t == FOG_KAD_ADD_PROVIDER) {
+        if (t == FOG_KAD_ADD_PROVIDER) {
+            add_provider(d, fog_stream_peer_id(s), &p.msg);
+        } else if (t == FOG_KAD_PUT_VALUE || t == FOG_KAD_GET_VALUE) {
             rc = fog_errf(FOG_ERR_UNSUPPORTED, "dht: %s is not served yet", fog_kad_type_name(t));
         } else {
             rc = answer(d, s, &p.msg);

@@ -165,3 +165,17 @@ void fog_store_batch_abort(fog_store_batch *b)
         batch_free(b);
     }
 }
+
+/* Provider records (providers.c) write in the batch's transaction. */
+MDB_txn *fog__store_batch_txn(fog_store_batch *b, int *err_out)
+{
+    if (b->txn == NULL) {
+        *err_out = b->err != 0 ? b->err : FOG_ERR_INVALID;
+    }
+    return b->txn;
+}
+
+fog_store *fog__store_batch_store(fog_store_batch *b)
+{
+    return b->s;
+}

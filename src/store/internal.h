@@ -25,6 +25,9 @@ struct fog_store {
     MDB_dbi blocks; /* multihash bytes -> block bytes */
     MDB_dbi pins;   /* CIDv1 bytes -> kind byte */
     MDB_dbi meta;   /* "version", "content_bytes" -> u64 little-endian */
+    MDB_dbi providers;  /* provider records (providers.c): key length, key, peer ID -> expiry,
+                           data; valid when has_providers */
+    bool has_providers;
     int lock_fd;    /* repo.lock, flocked for the handle's whole life; -1 when not open */
     int mode;       /* FOG_STORE_READ, FOG_STORE_WRITE or FOG_STORE_EXCLUSIVE */
     bool batch_open; /* a fog_store_batch holds the write transaction */
@@ -63,6 +66,11 @@ int fog__store_block_put(fog_store *s, MDB_txn *txn, const fog_cid *c, const uin
 int fog__store_pin_key(const fog_cid *c, fog_cid *key_out);
 /* Writes a pin inside txn (no downgrade of a recursive pin to direct: FOG_ERR_EXISTS). */
 int fog__store_pin_put(fog_store *s, MDB_txn *txn, const fog_cid *c, int kind);
+
+/* The current write transaction of a live batch (batch.c), for records other than blocks
+ * (providers.c); NULL with *err_out set to the batch's error when it failed. */
+MDB_txn *fog__store_batch_txn(fog_store_batch *b, int *err_out);
+fog_store *fog__store_batch_store(fog_store_batch *b);
 
 /* Calls fn for every pin in txn, in key order; a non-zero return stops and is returned. */
 int fog__store_pin_each(fog_store *s, MDB_txn *txn, fog_pin_fn fn, void *ctx);

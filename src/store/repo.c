@@ -239,7 +239,12 @@ static int dbis_open(fog_store *s, MDB_txn *txn, unsigned flags)
             return fog__store_mdb_err(s, rc, names[i]);
         }
     }
-    return 0;
+    /* Provider records (providers.c) came after schema 1 repositories were made: a writable
+     * handle creates the sub-database, a read-only one of an older repository goes without. */
+    unsigned pflags = s->mode != FOG_STORE_READ ? MDB_CREATE : 0;
+    int rc = mdb_dbi_open(txn, "providers", pflags, &s->providers);
+    s->has_providers = rc == 0;
+    return rc == 0 || rc == MDB_NOTFOUND ? 0 : fog__store_mdb_err(s, rc, "providers");
 }
 
 /* Opens s->env on DIR/blocks and the three sub-databases. create: make them (init). */

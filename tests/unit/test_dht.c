@@ -17,6 +17,8 @@
 #include "fog/node.h"
 #include "uvtest.h"
 #include "fog/rtable.h"
+#include "fog/store.h"
+#include "fog/storew.h"
 
 #define NODES 24
 
@@ -29,6 +31,10 @@ typedef struct {
     uint8_t key[FOG_KAD_KEY_LEN];
     fog_multiaddr addr; /* listen address with /p2p */
     bool closed;
+    char dir[256];      /* its repository (nodes[] only) */
+    fog_store *store;
+    fog_store_writer *w;
+    bool wclosed;
 } tnode;
 
 static tnode nodes[NODES];
@@ -50,7 +56,11 @@ static void log_line(void *ctx, int level, const char *module, const char *msg)
 
 static void node_make(tnode *t, uint8_t tag, bool with_dht)
 {
+    fog_store *st = t->store;
+    fog_store_writer *w = t->w;
     memset(t, 0, sizeof *t);
+    t->store = st;
+    t->w = w;
     uint8_t seed[32], pub[32];
     memset(seed, tag, sizeof seed);
     seed[0] = 0xd7;
@@ -81,6 +91,10 @@ static void node_make(tnode *t, uint8_t tag, bool with_dht)
         dc.k = next_k;
     }
     dc.log = log;
+    if (t->store != NULL) {
+        dc.store = t->store;
+        dc.writer = t->w;
+    }
     assert_int_equal(fog_dht_new(&t->dht, t->n, &dc), 0);
     assert_int_equal(fog_node_start(t->n), 0);
     assert_int_equal(fog_node_listen_addrs(t->n, &t->addr, 1), 1);
@@ -98,6 +112,11 @@ static void node_make(tnode *t, uint8_t tag, bool with_dht)
 static void node_done(void *ud)
 {
     ((tnode *)ud)->closed = true;
+}
+
+static void node_done_w(void *ud)
+{
+    ((tnode *)ud)->wclosed = true;
 }
 
 typedef struct {
@@ -139,7 +158,18 @@ static int group_setup(void **state)
     assert_int_equal(uv_loop_init(&loop), 0);
     uv_timer_init(&loop, &wd);
     for (size_t i = 0; i < NODES; i++) {
-        node_make(&nodes[i], (uint8_t)(i + 1), true);
+        tnode *t = &nodes[i];
+        char dir[256];
+        assert_true(tl_mkdtemp(dir, sizeof dir, "dht"));
+        assert_int_equal(fog_repo_init(dir, NULL, 0), 0);
+        fog_store *st = NULL;
+        assert_int_equal(fog_store_open(&st, dir, FOG_STORE_WRITE), 0);
+        fog_store_writer *w = NULL;
+        assert_int_equal(fog_store_writer_new(&w, &loop, st), 0);
+        t->store = st;
+        t->w = w;
+        node_make(t, (uint8_t)(i + 1), true); /* keeps store and w */
+        memcpy(t->dir, dir, sizeof dir);
     }
     static boot_res br[NODES];
     memset(br, 0, sizeof br);
@@ -196,6 +226,13 @@ static int group_teardown(void **state)
     for (size_t i = 0; i < n; i++) {
         fog_dht_free(all[i]->dht);
         fog_node_free(all[i]->n);
+        if (all[i]->w != NULL) {
+            fog_store_writer_close(all[i]->w, node_done_w, all[i]);
+            assert_true(wait_for(is_true, &all[i]->wclosed));
+            fog_store_writer_free(all[i]->w);
+            fog_store_close(all[i]->store);
+            assert_int_equal(tl_rm_rf(all[i]->dir), 0);
+        }
     }
     assert_true(wait_for(loop_idle, NULL));
     uv_close((uv_handle_t *)&wd, NULL);
@@ -622,7 +659,7 @@ static void test_dht_liveness_check(void **state)
         }
     }
     assert_int_equal(nt, 3);
-    tnode x, *z = &extra[2], *y = &extra[3];
+    tnode x = {0}, *z = &extra[2], *y = &extra[3];
     node_make(&x, tags[0], true);
     node_make(z, tags[1], true);
     node_make(y, tags[2], true);
@@ -649,6 +686,308 @@ static void test_dht_liveness_check(void **state)
     assert_int_equal(fog_rtable_bucket_len(t, 0), 1);
 }
 
+/* ---- provider records ---- */
+
+/* A content multihash for tag: sha2-256 of the tag bytes. */
+static void content_mh(unsigned tag, uint8_t mh[34])
+{
+    uint8_t data[4] = {(uint8_t)(tag >> 24), (uint8_t)(tag >> 16), (uint8_t)(tag >> 8),
+                       (uint8_t)tag};
+    mh[0] = 0x12;
+    mh[1] = 0x20;
+    fog_sha256(data, sizeof data, mh + 2);
+}
+
+typedef struct {
+    size_t n;
+    uint8_t peer[FOG_PEER_ID_MAX];
+    size_t peer_len;
+} rec_count;
+
+static int count_rec(void *ctx, fog_slice peer, uint64_t expires_ms, fog_slice data)
+{
+    (void)expires_ms;
+    (void)data;
+    rec_count *c = ctx;
+    if (peer.len <= FOG_PEER_ID_MAX) {
+        memcpy(c->peer, peer.p, peer.len);
+        c->peer_len = peer.len;
+    }
+    c->n++;
+    return 0;
+}
+
+typedef struct {
+    fog_store *s;
+    const uint8_t *mh;
+    size_t want;
+} recs_wait;
+
+static bool recs_in(void *arg)
+{
+    recs_wait *w = arg;
+    rec_count c = {0};
+    assert_int_equal(fog_store_providers_get(w->s, fog_slice_make(w->mh, 34), 0, count_rec, &c),
+                     0);
+    return c.n >= w->want;
+}
+
+/* ADD_PROVIDER keeps only the sender's own entry with addresses; GET_PROVIDERS returns it with
+ * those addresses, beside the closer peers; node 0 sends no answer to ADD_PROVIDER. */
+static void test_dht_add_get_providers_server(void **state)
+{
+    (void)state;
+    tnode *prov = &nodes[5], *other = &nodes[6], *asker = &nodes[7];
+    uint8_t mh[34];
+    content_mh(1, mh);
+    fog_kad_peer ps[2] = {
+        {fog_slice_make(other->id, sizeof other->id), &other->addr, 1, FOG_KAD_CONNECTED},
+        {fog_slice_make(prov->id, sizeof prov->id), &prov->addr, 1, FOG_KAD_CONNECTED}};
+    fog_kad_msg m = {.type = FOG_KAD_ADD_PROVIDER, .key = fog_slice_make(mh, sizeof mh),
+                     .providers = ps, .n_providers = 2};
+    fog_buf q;
+    fog_buf_init(&q);
+    assert_int_equal(fog_kad_encode(&m, &q), 0);
+    /* The same key again from `other` naming only prov: ignored (wrong peer). */
+    fog_kad_msg m2 = m;
+    m2.providers = &ps[1];
+    m2.n_providers = 1;
+    fog_buf q2;
+    fog_buf_init(&q2);
+    assert_int_equal(fog_kad_encode(&m2, &q2), 0);
+    raw_cl c2;
+    fog_stream *s2 = raw_open(other, &c2, &q2);
+    raw_cl c;
+    fog_stream *s = raw_open(prov, &c, &q);
+    recs_wait w = {nodes[0].store, mh, 1};
+    assert_true(wait_for(recs_in, &w));
+    rec_count rc = {0};
+    assert_int_equal(fog_store_providers_get(nodes[0].store, fog_slice_make(mh, sizeof mh), 0,
+                                             count_rec, &rc), 0);
+    assert_int_equal(rc.n, 1);
+    assert_memory_equal(rc.peer, prov->id, sizeof prov->id);
+    assert_int_equal(c.rx.len, 0);
+    assert_int_equal(c2.rx.len, 0);
+    fog_stream_reset(s);
+    fog_stream_reset(s2);
+    fog_buf_clear(&c.rx);
+    fog_buf_clear(&c2.rx);
+    /* GET_PROVIDERS from another node. */
+    fog_buf_reset(&q);
+    put_request(&q, FOG_KAD_GET_PROVIDERS, mh, sizeof mh);
+    s = raw_open(asker, &c, &q);
+    frames_wait fw = {&c, 1};
+    assert_true(wait_for(frames_in, &fw));
+    fog_kad_parsed p;
+    nth_answer(&c.rx, 0, &p);
+    assert_int_equal(p.msg.type, FOG_KAD_GET_PROVIDERS);
+    assert_int_equal(p.msg.n_providers, 1);
+    assert_true(fog_slice_eq(p.msg.providers[0].id, fog_slice_make(prov->id, sizeof prov->id)));
+    assert_int_equal(p.msg.providers[0].n_addrs, 1);
+    assert_int_equal(port_of(&p.msg.providers[0].addrs[0]), port_of(&prov->addr));
+    assert_int_equal(p.msg.n_closer, FOG_KAD_K);
+    fog_kad_parsed_clear(&p);
+    fog_stream_reset(s);
+    fog_buf_clear(&c.rx);
+    fog_buf_clear(&q);
+    fog_buf_clear(&q2);
+}
+
+typedef struct {
+    bool done;
+    int err;
+    uint64_t now;
+    size_t removed;
+} sweep_job;
+
+static int do_puts(void *ud, fog_store_batch *b)
+{
+    sweep_job *j = ud;
+    uint8_t mh[34];
+    content_mh(2, mh);
+    /* Peers 1..5: 1, 3 and 5 expired at j->now, 2 and 4 alive. */
+    for (uint8_t i = 1; i <= 5; i++) {
+        uint8_t peer[34] = {0x12, 0x20, i};
+        uint64_t exp = (i % 2 == 1) ? j->now - 1 : j->now + 60000;
+        int rc = fog_store_batch_provider_put(b, fog_slice_make(mh, 34),
+                                              fog_slice_make(peer, sizeof peer), exp,
+                                              fog_slice_make("d", 1));
+        if (rc < 0) {
+            return rc;
+        }
+    }
+    return 0;
+}
+
+static int do_sweep(void *ud, fog_store_batch *b)
+{
+    sweep_job *j = ud;
+    return fog_store_batch_providers_sweep(b, j->now, &j->removed);
+}
+
+static void written(void *ud, int err)
+{
+    sweep_job *w = ud;
+    w->done = true;
+    w->err = err;
+}
+
+/* Expired records are never returned, and a sweep deletes exactly those (adjacent ones too). */
+static void test_dht_provider_records_expire(void **state)
+{
+    (void)state;
+    tnode *t = &nodes[11];
+    sweep_job j = {false, 0, 1700000000000ull, 0};
+    assert_int_equal(fog_store_writer_submit(t->w, do_puts, written, &j), 0);
+    assert_true(wait_for(is_true, &j.done));
+    assert_int_equal(j.err, 0);
+    uint8_t mh[34];
+    content_mh(2, mh);
+    rec_count c = {0};
+    assert_int_equal(fog_store_providers_get(t->store, fog_slice_make(mh, 34), j.now, count_rec,
+                                             &c), 0);
+    assert_int_equal(c.n, 2);
+    memset(&c, 0, sizeof c);
+    assert_int_equal(fog_store_providers_get(t->store, fog_slice_make(mh, 34), j.now - 2,
+                                             count_rec, &c), 0);
+    assert_int_equal(c.n, 5);
+    j.done = false;
+    assert_int_equal(fog_store_writer_submit(t->w, do_sweep, written, &j), 0);
+    assert_true(wait_for(is_true, &j.done));
+    assert_int_equal(j.err, 0);
+    assert_int_equal(j.removed, 3);
+    memset(&c, 0, sizeof c);
+    assert_int_equal(fog_store_providers_get(t->store, fog_slice_make(mh, 34), 0, count_rec,
+                                             &c), 0);
+    assert_int_equal(c.n, 2);
+}
+
+typedef struct {
+    bool done;
+    int err;
+    fog_dht_provide_stats st;
+} prov_res;
+
+static void provided(void *ud, int err, const fog_dht_provide_stats *st)
+{
+    prov_res *r = ud;
+    assert_false(r->done);
+    r->done = true;
+    r->err = err;
+    r->st = *st;
+}
+
+typedef struct {
+    bool done;
+    int err;
+    size_t calls, n;
+    bool found;
+    const tnode *want;
+} find_res;
+
+static void found_cb(void *ud, int err, const fog_dht_peer *provs, size_t n, bool done)
+{
+    find_res *r = ud;
+    assert_false(r->done);
+    r->calls++;
+    r->n += n;
+    for (size_t i = 0; i < n; i++) {
+        if (provs[i].id_len == sizeof r->want->id &&
+            memcmp(provs[i].id, r->want->id, sizeof r->want->id) == 0) {
+            assert_true(provs[i].n_addrs >= 1);
+            assert_int_equal(port_of(&provs[i].addrs[0]), port_of(&r->want->addr));
+            r->found = true;
+        }
+    }
+    if (done) {
+        r->done = true;
+        r->err = err;
+    }
+}
+
+#define PROVIDE_KEYS 200
+
+/* A batch of keys is provided with fewer lookups than keys (24 servers, k 20: regions are
+ * wide), k ADD_PROVIDER messages per key; then other nodes find the provider of any key. */
+static void test_dht_provide_batch_then_find(void **state)
+{
+    (void)state;
+    tnode *prov = &nodes[3];
+    static uint8_t mhs[PROVIDE_KEYS][34];
+    fog_slice keys[PROVIDE_KEYS];
+    for (unsigned i = 0; i < PROVIDE_KEYS; i++) {
+        content_mh(1000 + i, mhs[i]);
+        keys[i] = fog_slice_make(mhs[i], 34);
+    }
+    prov_res r = {0};
+    assert_int_equal(fog_dht_provide(prov->dht, keys, PROVIDE_KEYS, provided, &r), 0);
+    assert_false(r.done);
+    assert_true(wait_for(is_true, &r.done));
+    assert_int_equal(r.err, 0);
+    assert_int_equal(r.st.keys, PROVIDE_KEYS);
+    assert_int_equal(r.st.peers_failed, 0);
+    assert_int_equal(r.st.messages, (size_t)PROVIDE_KEYS * FOG_KAD_K);
+    assert_true(r.st.lookups >= 1);
+    assert_true(r.st.lookups < PROVIDE_KEYS / 4);
+    print_message("  provide: %d keys, %zu lookups, %zu messages (%.2f lookups, %.1f messages "
+                  "per key)\n", PROVIDE_KEYS, r.st.lookups, r.st.messages,
+                  (double)r.st.lookups / PROVIDE_KEYS, (double)r.st.messages / PROVIDE_KEYS);
+    /* Our own record: the provider's store has one for each key. */
+    recs_wait w = {prov->store, mhs[7], 1};
+    assert_true(wait_for(recs_in, &w));
+    for (unsigned i = 0; i < 4; i++) {
+        tnode *asker = &nodes[(10 + 3 * i) % NODES];
+        find_res f = {.want = prov};
+        fog_dht_op *op = NULL;
+        assert_int_equal(fog_dht_find_providers(asker->dht, mhs[i * 37], 34, 1, found_cb, &f,
+                                                &op), 0);
+        assert_non_null(op);
+        assert_int_equal(f.calls, 0); /* deferred */
+        assert_true(wait_for(is_true, &f.done));
+        assert_int_equal(f.err, 0);
+        assert_true(f.found);
+        assert_int_equal(f.n, 1); /* count 1 */
+    }
+    /* The provider itself never reports itself. */
+    find_res self = {.want = prov};
+    assert_int_equal(fog_dht_find_providers(prov->dht, mhs[0], 34, 0, found_cb, &self, NULL), 0);
+    assert_true(wait_for(is_true, &self.done));
+    assert_false(self.found);
+    /* A key nobody provides: done with none. */
+    uint8_t none[34];
+    content_mh(99, none);
+    find_res f0 = {.want = prov};
+    assert_int_equal(fog_dht_find_providers(nodes[1].dht, none, 34, 0, found_cb, &f0, NULL), 0);
+    assert_true(wait_for(is_true, &f0.done));
+    assert_int_equal(f0.n, 0);
+    assert_int_equal(fog_dht_find_providers(nodes[1].dht, none, 0, 0, found_cb, &f0, NULL),
+                     FOG_ERR_INVALID);
+}
+
+static void never_cb(void *ud, int err, const fog_dht_peer *provs, size_t n, bool done)
+{
+    (void)ud;
+    (void)err;
+    (void)provs;
+    (void)n;
+    (void)done;
+    fail_msg("a cancelled search called back");
+}
+
+/* A cancelled search never calls back, even after its lookup would have ended. */
+static void test_dht_find_providers_cancel(void **state)
+{
+    (void)state;
+    uint8_t mh[34];
+    content_mh(1000, mh);
+    fog_dht_op *op = NULL;
+    assert_int_equal(fog_dht_find_providers(nodes[2].dht, mh, 34, 0, never_cb, NULL, &op), 0);
+    fog_dht_cancel(op);
+    look_res r = {0}; /* another lookup on the same node, to run the loop past the cancel */
+    assert_int_equal(fog_dht_get_closest(nodes[2].dht, mh, 34, look_cb, &r), 0);
+    assert_true(wait_for(is_true, &r.done));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -656,6 +995,10 @@ int main(void)
         cmocka_unit_test(test_dht_bad_request_resets_stream),
         cmocka_unit_test(test_dht_get_closest_exact),
         cmocka_unit_test(test_dht_find_peer_after_bootstrap),
+        cmocka_unit_test(test_dht_add_get_providers_server),
+        cmocka_unit_test(test_dht_provider_records_expire),
+        cmocka_unit_test(test_dht_provide_batch_then_find),
+        cmocka_unit_test(test_dht_find_providers_cancel),
         cmocka_unit_test(test_dht_liveness_check),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
