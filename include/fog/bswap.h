@@ -1,0 +1,150 @@
+/* bswap.h: bitswap 1.2.0 on a fog_node: the server engine that answers peers' wants from the
+ * store, and client sessions that fetch blocks from many peers at once. Spec: ipfs/specs
+ * src/bitswap-protocol.md, PROTOCOLS.md 3.8; the message codec is fog/bitswap.h.
+ *
+ * Wire: fog serves /ipfs/bitswap/1.2.0, 1.1.0, 1.0.0 and /ipfs/bitswap. An inbound stream may
+ * carry any number of length-prefixed messages. To send, fog keeps one outbound stream per
+ * connected peer (opened on first use, reopened after it fails) and writes whole messages on it;
+ * js (helia) and go (boxo) peers read several messages per stream as fog does.
+ *
+ * Server: a per-peer ledger holds the peer's wantlist (full replaces, deltas add and cancel,
+ * at most FOG_BSWAP_LEDGER_MAX entries per peer; more are dropped). Answers, as boxo's engine
+ * gives them: want-block -> the block; want-have -> HAVE, or the block itself when it is at most
+ * 1024 bytes (boxo DefaultWantHaveReplaceSize); a block we lack -> DONT_HAVE when the peer set
+ * send_dont_have, else nothing. A want answered with a block or HAVE leaves the ledger; a want
+ * (either type) of a block we lack stays until cancelled, so that the peer gets its HAVE or block
+ * when the block is stored later (fetched by a session of ours, or fog_bswap_notify_stored).
+ * A peer's wants are answered in arrival order (boxo sorts by priority). Responses go out by a
+ * round-robin over peers with at most server_task_bytes of blocks per message and turn (the
+ * fair queue), encoded straight from a store view; a peer gets its next message only once the
+ * node took the previous one whole (fog_stream_write's FOG_ERR_LIMIT, then on_writable), so a
+ * peer costs at most the node's max_queued_bytes plus one message, and one greedy peer cannot
+ * starve the others.
+ *
+ * Client: a session keeps its wants in order; the first session_inflight of them are active.
+ * An active want is asked as a want-block (send_dont_have) of one peer: first one that said HAVE,
+ * else a session peer not tried yet, the one with the fewest want-blocks outstanding, so that
+ * one peer with everything gets hundreds of want-blocks at once and several share them. With no
+ * such peer the want goes as a want-have (send_dont_have) to every connected peer (and to peers
+ * connecting later); a peer answering HAVE joins the session. A DONT_HAVE, or no block within
+ * want_timeout_ms, marks the peer tried and the want moves on; once everyone failed it, it
+ * starts over a timeout later (a want never fails by itself). An active want that no peer has
+ * after provider_delay_ms makes the session ask the DHT for providers (fog_dht_find_providers;
+ * once per want, at most 4 searches per session at a time, a want that finds 4 running asks
+ * none) and dial them; they join the session. Blocks are accepted from any peer (in
+ * the session or not; counted there), checked against their CID (the codec rebuilds the CID from
+ * the bytes; fog_bitswap_block_matches), handed to every session that wants them, and queued to
+ * the store through the writer; while the writer holds more than 32 MiB, sessions activate no
+ * new wants (back-pressure). When a peer disconnects, its ledger is dropped and the want-blocks
+ * outstanding at it move to other peers. A block nobody wants is dropped and counted.
+ *
+ * Everything runs on the loop thread; callbacks are deferred to the loop (never called from
+ * inside the call that registered them).
+ */
+#ifndef FOG_BSWAP_H
+#define FOG_BSWAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "fog/bitswap.h"
+#include "fog/mf.h"
+#include "fog/node.h"
+#include "fog/store.h"
+#include "fog/storew.h"
+#include "fog/util.h"
+
+#define FOG_BSWAP_LEDGER_MAX 4096 /* wantlist entries kept per peer; more are dropped */
+
+struct fog_dht;
+typedef struct fog_bswap fog_bswap;
+typedef struct fog_bswap_session fog_bswap_session;
+
+typedef struct {
+    uv_loop_t *loop;                /* the node's loop; required */
+    fog_store *store;               /* read through views; required */
+    fog_store_writer *writer;       /* fetched blocks are written through it; required */
+    struct fog_dht *dht;            /* provider search; NULL: connected peers only */
+    size_t session_inflight;        /* want-blocks outstanding per session (default 512) */
+    fog_ms want_timeout_ms;         /* a want-block unanswered this long moves on (default 5 s) */
+    fog_ms provider_delay_ms;       /* no peer has a wanted block: ask the DHT (default 1 s) */
+    size_t server_task_bytes;       /* block bytes per peer per round-robin turn (default 1 MiB) */
+    size_t server_peer_bytes;       /* reserved (default 4 MiB): today the bound per peer is the
+                                       node's max_queued_bytes plus one message */
+    fog_log_sink log;
+} fog_bswap_config;
+
+void fog_bswap_config_default(fog_bswap_config *cfg);
+
+/* Makes bitswap on node (borrowed; it must outlive bitswap) and registers its protocols: call
+ * before fog_node_start. Connection events come through fog_bswap_observer, which the caller
+ * installs (directly, or through the DHT's pass-through observer). Errors: FOG_ERR_INVALID (a
+ * required member missing, node started), FOG_ERR_NOMEM. */
+FOG_NODISCARD int fog_bswap_new(fog_bswap **out, fog_node *node, const fog_bswap_config *cfg);
+/* The observer bitswap needs (connected, identified, disconnected); ud is bitswap. */
+fog_node_observer fog_bswap_observer(fog_bswap *b);
+/* Sets (or replaces) the DHT used for provider searches and peer addresses, for a daemon that
+ * makes bitswap first (so that the DHT's config can chain fog_bswap_observer) and the DHT
+ * second. d is borrowed: it must outlive bitswap, or be unset (NULL) before it is freed. */
+void fog_bswap_set_dht(fog_bswap *b, struct fog_dht *d);
+/* Frees bitswap after fog_node_close completed and before fog_node_free (and before the writer
+ * is closed). Sessions still open end here: their pending want callbacks run from inside this
+ * call with FOG_ERR_CANCELLED (they may only call fog_bswap_session_free then). Its two timers
+ * are closed here and released by the loop's next turn. Writes still queued complete later
+ * without touching bitswap. NULL is a no-op. */
+void fog_bswap_free(fog_bswap *b);
+
+/* Tells bitswap that c is now in the store (written by someone else, e.g. a `fog add` that
+ * reported it through the API): peers whose ledger wants it get their HAVE or block. Blocks
+ * written by bitswap's own sessions need no call. */
+void fog_bswap_notify_stored(fog_bswap *b, const fog_cid *c);
+
+/* --- Client sessions -------------------------------------------------------------------- */
+
+/* A wanted block arrived or the want failed: err 0 with data lent for the call (verified
+ * against c; its write to the store is queued: a failed write is logged and counted, not
+ * reported here), FOG_ERR_CANCELLED (bitswap was freed; see fog_bswap_free), FOG_ERR_NOMEM. A
+ * want does not time out by itself: the session keeps looking until it is cancelled.
+ * Inside an err 0 callback the caller may call any fog_bswap_session_* function (want the
+ * block's links, cancel, free this or another session). */
+typedef void (*fog_bswap_block_cb)(void *ud, int err, const fog_cid *c, const uint8_t *data,
+                                   size_t len);
+
+FOG_NODISCARD int fog_bswap_session_new(fog_bswap *b, fog_bswap_session **out);
+/* Wants c: from the store when it is there (cb deferred), else from peers. The same CID wanted
+ * twice in a session gets both callbacks. c is copied. Errors at once: FOG_ERR_NOMEM. */
+FOG_NODISCARD int fog_bswap_session_want(fog_bswap_session *s, const fog_cid *c,
+                                         fog_bswap_block_cb cb, void *ud);
+/* Drops every want of c in the session (their callbacks do not run) and cancels it at peers. */
+void fog_bswap_session_cancel(fog_bswap_session *s, const fog_cid *c);
+/* A peer believed to have the session's blocks (e.g. the peer that gave the root): asked first.
+ * Dialled by bitswap through the node if not connected (addresses from the DHT's book). */
+void fog_bswap_session_add_peer(fog_bswap_session *s, const uint8_t *peer_id, size_t len);
+/* Ends the session: pending wants are cancelled at peers, their callbacks do not run. NULL is a
+ * no-op. */
+void fog_bswap_session_free(fog_bswap_session *s);
+
+typedef struct {
+    uint64_t wants;          /* wants made */
+    uint64_t blocks_in;      /* blocks received and wanted */
+    uint64_t dup_blocks_in;  /* blocks received twice or unwanted */
+    uint64_t bytes_in;       /* block bytes received (wanted ones) */
+    size_t inflight;         /* want-blocks outstanding now */
+    size_t peers;            /* peers in the session */
+} fog_bswap_session_stats;
+void fog_bswap_session_get_stats(const fog_bswap_session *s, fog_bswap_session_stats *out);
+
+typedef struct {
+    uint64_t msgs_in, msgs_out;
+    uint64_t blocks_sent, block_bytes_sent;     /* server */
+    uint64_t blocks_recv, block_bytes_recv;     /* client, wanted */
+    uint64_t dup_blocks_recv, dup_bytes_recv;   /* client, unwanted or twice */
+    uint64_t haves_sent, dont_haves_sent;
+    size_t peers;                               /* peers with a ledger */
+} fog_bswap_stats;
+void fog_bswap_get_stats(const fog_bswap *b, fog_bswap_stats *out);
+
+#endif
