@@ -14,6 +14,27 @@
  *   /api/v0/routing/findpeer arg=PEER -> {"Extra", "ID", "Responses": [{"ID", "Addrs"}],
  *                            "Type": 2}: kubo's routing.FinalPeer event, found through
  *                            config.dht (src/http/routing.c); "routing: not found" otherwise
+ *   /api/v0/routing/findprovs arg=CID, num-providers=N (default 20) -> one {"Extra", "ID",
+ *                            "Responses": [{"ID", "Addrs"}], "Type": 4} line per provider
+ *                            (routing.Provider), streamed as found; Type 7 (QueryError, message
+ *                            in Extra) if the search fails after the stream began
+ *   /api/v0/routing/provide  arg=CID... -> once every CID was announced, one summary object
+ *                            {"Keys": [CID...], "Lookups", "Messages", "PeersFailed"}; each block
+ *                            must be local; "routing: cannot provide, no connected peers" when
+ *                            no peer took the records
+ *   /api/v0/routing/query    arg=PEER (also /api/v0/dht/query, kubo's `dht query`) -> one
+ *                            {"ID": PEER, "Type": 2} line per closest peer found, closest first
+ *   Routing errors: "routing: the DHT is off" (--no-dht), 400 for a bad CID or peer ID.
+ *   /api/v0/cat              arg=CID[/path], offset=N, length=N -> the file's bytes, streamed
+ *   /api/v0/ls               arg=CID[/path] -> {"Objects": [{"Hash", "Links": [{"Name", "Hash",
+ *                            "Size", "Type"}]}]} (kubo's shape; Type 1 folder, 2 file, ...)
+ *   /api/v0/get              arg=CID[/path] -> a ustar archive of the file or folder, streamed
+ *   /api/v0/refs             arg=CID, recursive=true -> one {"Ref", "Err"} line per block below
+ *                            the root, streamed, every block fetched into the store
+ *   /api/v0/stats/bw         {"TotalIn", "TotalOut", "RateIn", "RateOut"}; proto=P: that
+ *                            protocol's stream bytes; all=true adds "Protocols": [{"Protocol",
+ *                            "TotalIn", "TotalOut"}]
+ *   Content endpoints take timeout=DURATION ("30s", "500ms", "2m") bounding each block's wait.
  *   /api/v0/shutdown         stops the daemon (config.on_shutdown)
  * The server binds what it is given (the daemon passes 127.0.0.1:5001 by default); it does not
  * check that the address is loopback.
@@ -41,6 +62,14 @@ typedef struct {
     struct fog_dht *dht;           /* the node's DHT for the routing endpoints, or NULL
                                       (borrowed; free it before fog_api_close so that its
                                       lookups end first) */
+    /* Content endpoints (src/http/content.c: cat, ls, refs, get): the repository (opened
+     * FOG_STORE_WRITE, read through views on worker threads), bitswap and the store writer.
+     * All borrowed; NULL bswap: only local content is served. fog_api_content_close must
+     * complete before bitswap is freed and before fog_api_close (workers must be back). */
+    struct fog_store *store;
+    struct fog_bswap *bswap;
+    struct fog_store_writer *writer;
+    fog_ms fetch_timeout_ms;       /* default wait for one missing block (0: none) */
     fog_log_sink log;
 } fog_api_config;
 
@@ -56,6 +85,12 @@ const fog_multiaddr *fog_api_addr(const fog_api *api);
 /* Stops listening, ends pending requests and waits (at most about a second) for open HTTP
  * connections to close; done(ud) runs then, after which fog_api_free is valid. */
 void fog_api_close(fog_api *api, void (*done)(void *ud), void *ud);
+/* Ends the content requests (cat, ls, refs) so that none holds a bitswap session or a fetch
+ * any more: their waits are cancelled, workers finish (their clients see an error), and
+ * done(ud) runs on the loop once the last one let go (deferred, also when there was none);
+ * later content requests are refused. The daemon calls it first when stopping, and frees
+ * bitswap only after done. */
+void fog_api_content_close(fog_api *api, void (*done)(void *ud), void *ud);
 /* Frees a server whose close completed (close it even if it was never started). NULL is a
  * no-op. */
 void fog_api_free(fog_api *api);

@@ -25,8 +25,8 @@
  * carries addresses (others are ignored, as in go-libp2p-kad-dht handlers.go), a record valid
  * provider_ttl_ms; there is no answer. GET_PROVIDERS is answered with the closer peers and the
  * key's unexpired records (at most FOG_KAD_PROVIDERS_MAX, each with its stored addresses; our
- * own with our announce addresses). PING is echoed. PUT_VALUE and GET_VALUE are not supported
- * yet: the stream is reset, as on any malformed message.
+ * own with our announce addresses). PING is echoed. PUT_VALUE and GET_VALUE: see "Value
+ * records" below; a malformed message resets the stream.
  *
  * Everything runs on the node's loop thread; callbacks are deferred to the loop, never called
  * from inside the function that started the operation (fog_dht_free excepted, see there).
@@ -49,8 +49,21 @@
 #include "fog/util.h"
 
 #define FOG_DHT_PEER_ADDRS 8 /* addresses kept per peer in the address book and in results */
+#define FOG_DHT_VALIDATORS_MAX 4
 
 typedef struct fog_dht fog_dht;
+
+/* Value records (PUT_VALUE / GET_VALUE) of one key namespace: keys "/<ns>/..." (go-libp2p-record
+ * NamespacedValidator; "ipns" first, its validator comes from fog/ipns.h). validate: 0 when
+ * value is a valid record for key (signature, expiry...), negative otherwise. select: the index
+ * of the best of values[0..n) (all valid for key; n >= 1), as go's Validator.Select: on a tie
+ * the first wins. Both run on the loop thread. */
+typedef struct {
+    const char *ns; /* "ipns": the namespace without slashes; NULL: an unused slot */
+    int (*validate)(void *ud, fog_slice key, fog_slice value);
+    size_t (*select)(void *ud, fog_slice key, const fog_slice *values, size_t n);
+    void *ud;
+} fog_dht_validator;
 
 typedef struct {
     uv_loop_t *loop;            /* the node's loop (node.h has no accessor); required */
@@ -75,6 +88,15 @@ typedef struct {
     fog_ms reprovide_delay_ms;    /* the first reprovide after fog_dht_new (default 1 min) */
     fog_ms refresh_interval_ms;   /* a bucket with no lookup for this long gets a lookup of a
                                      random key in it (default 10 min, go); 0: no refresh */
+    /* Value records: a namespace without a validator is refused (a PUT_VALUE of its keys
+     * resets the stream, GET_VALUE has no record; fog_dht_get_value / put_value fail). Stored
+     * in the store's "records" table (needs store and writer). */
+    fog_dht_validator validators[FOG_DHT_VALIDATORS_MAX];
+    fog_ms record_max_age_ms;     /* a stored record older than this is not served (default
+                                     36 h, go MaxRecordAge) */
+    size_t get_quorum;            /* fog_dht_get_value stops after this many valid records
+                                     (default 16, kubo's DefaultResolverDhtRecordCount); 0:
+                                     the lookup runs to its end */
 } fog_dht_config;
 
 /* A peer and the addresses known for it (as reported; /p2p not appended). */
@@ -173,6 +195,36 @@ typedef struct {
 typedef void (*fog_dht_provide_cb)(void *ud, int err, const fog_dht_provide_stats *st);
 FOG_NODISCARD int fog_dht_provide(fog_dht *d, const fog_slice *keys, size_t n,
                                   fog_dht_provide_cb cb, void *ud);
+
+/* --- Value records (GET_VALUE / PUT_VALUE; src/dht/dht_values.c) ----------------------------
+ * Server: PUT_VALUE (the key's namespace has a validator, the record is valid, and no stored
+ * record of the key is better by select) stores the record, received now, and echoes the request
+ * (go handlers.go handlePutValue); otherwise the stream is reset. GET_VALUE answers the closer
+ * peers and the stored record when it is valid and younger than record_max_age_ms (none for a
+ * namespace without a validator).
+ * fog_dht_get_value: our own record, then an iterative GET_VALUE lookup collecting the valid
+ * records the closest peers hold until get_quorum of them (or the lookup's end); cb gets the best
+ * by select (value lent for the call; n_records: how many valid ones were seen, 0 with
+ * FOG_ERR_NOT_FOUND when none). Then, as go's searchValueQuorum, the closest peers of the lookup
+ * that did not hold the best get it with PUT_VALUE (fire and forget; our own record is left as
+ * it is, as go leaves it). Errors at once: FOG_ERR_UNSUPPORTED (no validator for the key's namespace),
+ * FOG_ERR_INVALID (key length), FOG_ERR_NOMEM. */
+typedef void (*fog_dht_value_cb)(void *ud, int err, fog_slice value, size_t n_records);
+FOG_NODISCARD int fog_dht_get_value(fog_dht *d, const uint8_t *key, size_t len,
+                                    fog_dht_value_cb cb, void *ud);
+/* fog_dht_put_value: validates value, stores it as our own record (refused with FOG_ERR_EXISTS
+ * when ours is better by select, as go's "can't replace a newer value with an older value"), then
+ * finds the k closest peers of key and sends each a PUT_VALUE; cb (may be NULL) gets how many
+ * peers accepted it (echoed the request) once every one answered or failed; err
+ * FOG_ERR_NOT_FOUND when none did. Errors at once: FOG_ERR_UNSUPPORTED, FOG_ERR_INVALID (key or
+ * value length, or validate failed), FOG_ERR_EXISTS, FOG_ERR_NOMEM. key and value are copied. */
+typedef void (*fog_dht_put_cb)(void *ud, int err, size_t n_accepted);
+FOG_NODISCARD int fog_dht_put_value(fog_dht *d, const uint8_t *key, size_t len,
+                                    const uint8_t *value, size_t value_len, fog_dht_put_cb cb,
+                                    void *ud);
+
+/* The store given in fog_dht_config (borrowed), or NULL. */
+struct fog_store *fog_dht_store(const fog_dht *d);
 
 /* The routing table (lent, for inspection: do not change it). */
 const struct fog_rtable *fog_dht_table(const fog_dht *d);

@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fog/dht.h"
 #include "fog/util.h"
 
 #define FOG_IPNS_RECORD_MAX     10240             /* spec: "Record Size Limit", 10 KiB */
@@ -141,5 +142,9 @@ FOG_NODISCARD int fog_ipns_dht_validate(const uint8_t *key, size_t key_len, cons
  * FOG_ERR_PROTO for a bad key, a parse error otherwise. values are borrowed for the call. */
 FOG_NODISCARD int fog_ipns_dht_select(const uint8_t *key, size_t key_len, const fog_slice *values,
                                       size_t n, size_t *index_out);
+
+/* Both of the above as the DHT's validator of the "ipns" namespace (fog_dht_config.validators),
+ * validating against the wall clock (src/names/ipns_dht.c). */
+fog_dht_validator fog_ipns_dht_validator(void);
 
 #endif

@@ -229,4 +229,15 @@ typedef struct {
 } fog_node_stats;
 void fog_node_get_stats(const fog_node *n, fog_node_stats *out);
 
+/* Stream payload bytes per protocol ID since start (in: handed to handlers; out: accepted by
+ * fog_stream_write), for every protocol a stream was opened with, in first-use order; past 63
+ * protocols (or an ID of 128 bytes or more) the rest count under "other". Fills
+ * out[0..min(max, count)) and returns the count; protocol strings are the node's, valid as
+ * long as it. */
+typedef struct {
+    const char *protocol;
+    uint64_t bytes_in, bytes_out;
+} fog_proto_bytes;
+size_t fog_node_proto_bytes(const fog_node *n, fog_proto_bytes *out, size_t max);
+
 #endif

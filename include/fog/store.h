@@ -184,6 +184,24 @@ FOG_NODISCARD int fog_store_batch_providers_sweep(fog_store_batch *b, uint64_t n
                                                   size_t *removed_out);
 /* ---- end of provider records ---- */
 
+/* ---- Value records (the DHT's PUT_VALUE / GET_VALUE; src/store/records.c) ---------------
+ * One record per key (1..FOG_STORE_REC_KEY_MAX bytes, such as "/ipns/<binary peer ID>"): the
+ * value (at most FOG_STORE_REC_VALUE_MAX bytes; the DHT validated it) and the Unix milliseconds
+ * it was received. A put replaces the key's record. Records live in the "records"
+ * sub-database; a read-only handle of a repository made before them has none. */
+#define FOG_STORE_REC_KEY_MAX 256
+#define FOG_STORE_REC_VALUE_MAX 65536
+/* Writes key's record in batch b. Errors: FOG_ERR_INVALID (a length out of range), the batch's. */
+FOG_NODISCARD int fog_store_batch_record_put(fog_store_batch *b, fog_slice key,
+                                             uint64_t received_ms, fog_slice value);
+/* Deletes key's record in batch b (none: 0). */
+FOG_NODISCARD int fog_store_batch_record_del(fog_store_batch *b, fog_slice key);
+/* Reads key's record in one read transaction: *received_ms and the value appended to value_out
+ * (after what it holds). FOG_ERR_NOT_FOUND when there is none. */
+FOG_NODISCARD int fog_store_record_get(fog_store *s, fog_slice key, uint64_t *received_ms,
+                                       fog_buf *value_out);
+/* ---- end of value records ---- */
+
 typedef struct {
     uint64_t blocks;        /* number of stored blocks */
     uint64_t content_bytes; /* sum of their lengths */

@@ -16,6 +16,7 @@
  */
 #include "apiclient.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,35 @@
 #define API_ANSWER_MAX (16u << 20) /* a JSON answer is small; refuse a runaway one */
 #define API_CONNECT_TIMEOUT_MS 5000
 #define API_IO_TIMEOUT_MS 120000
+
+static char *err_buf; /* cli_api_capture_errors: errors go here rather than to stderr */
+static size_t err_cap;
+
+void cli_api_capture_errors(char *buf, size_t cap)
+{
+    err_buf = cap > 0 ? buf : NULL;
+    err_cap = cap;
+    if (err_buf != NULL) {
+        err_buf[0] = '\0';
+    }
+}
+
+/* cli_failf, or the message into err_buf while errors are captured. */
+static int api_fail(const char *fmt, ...) FOG_PRINTF(1, 2);
+static int api_fail(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    if (err_buf != NULL) {
+        vsnprintf(err_buf, err_cap, fmt, ap);
+    } else {
+        fprintf(stderr, "error: ");
+        vfprintf(stderr, fmt, ap);
+        fprintf(stderr, "\n");
+    }
+    va_end(ap);
+    return CLI_FAIL;
+}
 
 int cli_api_no_daemon(void)
 {
@@ -82,7 +112,7 @@ static int api_address(const char *repo, api_addr *out)
     if (fog_multiaddr_parse(&ma, text) < 0 || fog_multiaddr_ip(&ma, &fam, ip) < 0 ||
         fog_multiaddr_port(&ma, FOG_MA_TCP, &port) < 0 ||
         inet_ntop(fam == 4 ? AF_INET : AF_INET6, ip, ip_text, sizeof ip_text) == NULL) {
-        return cli_failf("%s does not hold a TCP multiaddr: \"%s\"", path, text);
+        return api_fail("%s does not hold a TCP multiaddr: \"%s\"", path, text);
     }
     memset(&out->sa, 0, sizeof out->sa);
     if (fam == 4) {
@@ -110,6 +140,8 @@ typedef struct {
     uv_timer_t connect_timer;
     fog_buf body;              /* answer bytes not handed out yet */
     cli_api_line_fn line_fn;
+    cli_api_bytes_fn bytes_fn; /* raw 200 bodies (cli_api_stream) */
+    int bytes_err;             /* bytes_fn's stop code */
     void *ud;
     int status;                /* HTTP status; 0 before the head */
     const char *err;           /* the transport error, NULL if none */
@@ -143,7 +175,10 @@ static int on_body(h2o_http1client_t *client, const char *errstr)
 {
     call_ctx *c = client->data;
     h2o_buffer_t *in = client->sock->input;
-    if (!c->stopped && !c->too_big && in->size > 0) {
+    if (c->bytes_fn != NULL && c->status == 200 && !c->stopped && in->size > 0) {
+        c->bytes_err = c->bytes_fn(c->ud, (const uint8_t *)in->bytes, in->size);
+        c->stopped = c->bytes_err < 0;
+    } else if (!c->stopped && !c->too_big && in->size > 0) {
         if (in->size > API_ANSWER_MAX - c->body.len) {
             c->too_big = true;
         } else if (fog_buf_append(&c->body, in->bytes, in->size) < 0) {
@@ -287,7 +322,7 @@ static int answer_error(int status, const fog_buf *body)
 {
     json_t *v = json_loadb((const char *)body->p, body->len, 0, NULL);
     const char *msg = json_string_value(json_object_get(v, "Message"));
-    int rc = msg != NULL ? cli_failf("%s", msg) : cli_failf("the daemon answered HTTP %d", status);
+    int rc = msg != NULL ? api_fail("%s", msg) : api_fail("the daemon answered HTTP %d", status);
     json_decref(v);
     return rc;
 }
@@ -298,14 +333,14 @@ static int finish(call_ctx *c, const api_addr *a, json_t **json_out)
         return CLI_API_NO_DAEMON;
     }
     if (c->timed_out) {
-        return cli_failf("the daemon at %s did not accept a connection within %d s", a->host,
+        return api_fail("the daemon at %s did not accept a connection within %d s", a->host,
                          API_CONNECT_TIMEOUT_MS / 1000);
     }
     if (c->too_big) {
-        return cli_failf("the daemon's answer is larger than %u bytes", API_ANSWER_MAX);
+        return api_fail("the daemon's answer is larger than %u bytes", API_ANSWER_MAX);
     }
     if (c->err != NULL && !c->stopped) {
-        return cli_failf("talking to the daemon at %s: %s", a->host, c->err);
+        return api_fail("talking to the daemon at %s: %s", a->host, c->err);
     }
     if (c->status != 200) {
         return answer_error(c->status, &c->body);
@@ -313,10 +348,16 @@ static int finish(call_ctx *c, const api_addr *a, json_t **json_out)
     if (c->line_fn != NULL) {
         return CLI_OK;
     }
+    if (c->bytes_fn != NULL) {
+        if (c->bytes_err < 0 && c->bytes_err != FOG_ERR_CANCELLED) {
+            return api_fail("%s", fog_err_detail(c->bytes_err));
+        }
+        return CLI_OK;
+    }
     json_error_t jerr;
     json_t *v = json_loadb((const char *)c->body.p, c->body.len, 0, &jerr);
     if (v == NULL) {
-        return cli_failf("the daemon's answer is not JSON: %s", jerr.text);
+        return api_fail("the daemon's answer is not JSON: %s", jerr.text);
     }
     *json_out = v;
     return CLI_OK;
@@ -336,11 +377,32 @@ int cli_api_call(const char *repo, const char *endpoint, const char *const *args
     fog_buf req = {0};
     if (build_request(&req, &a, endpoint, args, n_args, extra_query) < 0) {
         fog_buf_clear(&req);
-        return cli_fail(FOG_ERR_NOMEM);
+        return api_fail("%s", fog_err_detail(FOG_ERR_NOMEM));
     }
     call_ctx c = {.request = h2o_iovec_init(req.p, req.len), .line_fn = line_fn, .ud = ud};
     run_request(&c, &a);
     rc = finish(&c, &a, json_out);
+    fog_buf_clear(&req);
+    fog_buf_clear(&c.body);
+    return rc;
+}
+
+int cli_api_stream(const char *repo, const char *endpoint, const char *const *args,
+                   size_t n_args, const char *extra_query, cli_api_bytes_fn bytes_fn, void *ud)
+{
+    api_addr a;
+    int rc = api_address(repo, &a);
+    if (rc != CLI_OK) {
+        return rc;
+    }
+    fog_buf req = {0};
+    if (build_request(&req, &a, endpoint, args, n_args, extra_query) < 0) {
+        fog_buf_clear(&req);
+        return api_fail("%s", fog_err_detail(FOG_ERR_NOMEM));
+    }
+    call_ctx c = {.request = h2o_iovec_init(req.p, req.len), .bytes_fn = bytes_fn, .ud = ud};
+    run_request(&c, &a);
+    rc = finish(&c, &a, NULL);
     fog_buf_clear(&req);
     fog_buf_clear(&c.body);
     return rc;

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -25,6 +26,19 @@ typedef bool (*cli_api_line_fn)(void *ud, json_t *v);
  * "error: <the API's Message>" or the transport error. */
 int cli_api_call(const char *repo, const char *endpoint, const char *const *args, size_t n_args,
                  const char *extra_query, cli_api_line_fn line_fn, void *ud, json_t **json_out);
+/* Like cli_api_call, but a 200 answer's body bytes go to bytes_fn as they arrive (raw, not
+ * JSON: /api/v0/cat). bytes_fn returns 0, or a negative fog_err to stop reading (the call then
+ * returns CLI_OK when it was FOG_ERR_CANCELLED, a closed pipe, else CLI_FAIL after printing the
+ * error). A body that breaks off before its end is CLI_FAIL with the transport error. */
+typedef int (*cli_api_bytes_fn)(void *ud, const uint8_t *p, size_t len);
+int cli_api_stream(const char *repo, const char *endpoint, const char *const *args,
+                   size_t n_args, const char *extra_query, cli_api_bytes_fn bytes_fn, void *ud);
+
+/* While buf is set (cap > 0; cap 0 ends it), the error lines cli_api_call and cli_api_stream
+ * would print go to buf instead, without "error: " (fog add turns its provide failure into a
+ * warning). Not thread-safe: the CLI makes one call at a time. */
+void cli_api_capture_errors(char *buf, size_t cap);
+
 /* Prints "error: no daemon is running (start one with 'fog daemon')" and returns CLI_FAIL. */
 int cli_api_no_daemon(void);
 

@@ -108,7 +108,9 @@ extern const cli_cmd cli_cmd_repo_stat, cli_cmd_repo_verify;
 extern const cli_cmd cli_cmd_daemon, cli_cmd_id, cli_cmd_swarm_connect, cli_cmd_swarm_peers;
 extern const cli_cmd cli_cmd_ping;
 extern const cli_cmd cli_cmd_bootstrap_list, cli_cmd_bootstrap_add, cli_cmd_bootstrap_rm;
-extern const cli_cmd cli_cmd_dht_findpeer;
+extern const cli_cmd cli_cmd_stats_bw;
+extern const cli_cmd cli_cmd_dht_findpeer, cli_cmd_dht_findprovs, cli_cmd_dht_provide;
+extern const cli_cmd cli_cmd_dht_query;
 
 /* Bootstrap peers (cmd_bootstrap.c): the config's Bootstrap list, each a TCP multiaddr with
  * /p2p. cli_bootstrap_read fills out[0..*n_out) (none when the key is absent); CLI_FAIL after

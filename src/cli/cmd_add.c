@@ -3,15 +3,22 @@
  * single values: --cid-version 1 turns raw leaves on unless --raw-leaves says otherwise. The root
  * of each path is pinned in the same durable commit that stores its last block, so an add is
  * acknowledged (its CID printed) only once everything it names is on disk.
+ * When a daemon runs beside the repository, the roots are then announced through it
+ * (/api/v0/routing/provide), as kubo announces what its CLI adds: best effort, silent when no
+ * daemon runs or its DHT is off, one warning line when the announce fails (the add stands).
  */
 #include "cli.h"
 
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "apiclient.h"
 #include "fog/unixfs.h"
+
+#define PROVIDE_BATCH 16 /* CIDs per routing/provide request (the API's arg limit) */
 
 static const cli_opt add_opts[] = {
     {"recursive", 'r', OPT_FLAG, NULL, "add folders with everything below them"},
@@ -133,6 +140,48 @@ static uint64_t total_size(cli_args *a)
     return total;
 }
 
+/* Commits b after a successful add (rc 0), else aborts it; returns the outcome. */
+static int end_batch(fog_store_batch *b, int rc)
+{
+    if (b == NULL) {
+        return rc;
+    }
+    if (rc == 0) {
+        return fog_store_batch_commit(b);
+    }
+    fog_store_batch_abort(b);
+    return rc;
+}
+
+/* Announces roots[0..n) through the daemon, if one runs (see the top of the file). */
+static void provide_roots(const char *repo, const fog_cid *roots, size_t n)
+{
+    for (size_t i = 0; i < n; i += PROVIDE_BATCH) {
+        char text[PROVIDE_BATCH][FOG_CID_STR_MAX];
+        const char *args[PROVIDE_BATCH];
+        size_t m = n - i < PROVIDE_BATCH ? n - i : PROVIDE_BATCH;
+        for (size_t j = 0; j < m; j++) {
+            if (fog_cid_format(&roots[i + j], 0, text[j], sizeof text[j]) < 0) {
+                text[j][0] = '\0';
+            }
+            args[j] = text[j];
+        }
+        char err[512];
+        json_t *v = NULL;
+        cli_api_capture_errors(err, sizeof err);
+        int rc = cli_api_call(repo, "routing/provide", args, m, NULL, NULL, NULL, &v);
+        cli_api_capture_errors(NULL, 0);
+        json_decref(v);
+        if (rc == CLI_API_NO_DAEMON || (rc != CLI_OK && strstr(err, "the DHT is off") != NULL)) {
+            return;
+        }
+        if (rc != CLI_OK) {
+            fprintf(stderr, "warning: added, but not announced to the network: %s\n", err);
+            return;
+        }
+    }
+}
+
 static int run_add(const char *repo, cli_args *a)
 {
     fog_import_opts o;
@@ -164,30 +213,34 @@ static int run_add(const char *repo, cli_args *a)
         fog_blocksink_from_batch(&sink, b);
     }
     fog_cid root;
+    fog_cid *roots = only_hash ? NULL : calloc(a->n_pos, sizeof *roots);
     bool pin = cli_bool(a, "pin", true);
     bool recursive = cli_has(a, "recursive");
     for (size_t i = 0; i < a->n_pos && rc == 0; i++) {
         rc = add_one(a->pos[i], recursive, &o, &sink, &ev, &root);
+        if (rc == 0 && roots != NULL) {
+            roots[i] = root;
+        }
         x.base = x.progress.done;
         if (rc == 0 && b != NULL && pin) {
             rc = fog_store_batch_pin(b, &root, FOG_PIN_RECURSIVE);
         }
     }
-    if (b != NULL) {
-        if (rc == 0) {
-            rc = fog_store_batch_commit(b);
-        } else {
-            fog_store_batch_abort(b);
-        }
-    }
+    rc = end_batch(b, rc);
     fog_store_close(s);
     cli_progress_end(&x.progress);
     if (rc < 0) {
+        free(roots);
         return cli_fail(rc);
     }
     if (x.mode == 2) {
         printf("%s\n", fog_cid_str(&root));
     }
+    fflush(stdout);
+    if (roots != NULL) {
+        provide_roots(repo, roots, a->n_pos);
+    }
+    free(roots);
     return CLI_OK;
 }
 

@@ -1,5 +1,6 @@
 /* cmd_daemon.c: `fog daemon`: one libuv loop running the libp2p node (fog/node.h) and the local
- * HTTP API (fog/api.h) until SIGINT, SIGTERM or /api/v0/shutdown.
+ * HTTP API (fog/api.h), with the Kademlia DHT (fog/dht.h) and bitswap (fog/bswap.h), until
+ * SIGINT, SIGTERM or /api/v0/shutdown.
  * The repository stays open for the daemon's life with a shared write lock (FOG_STORE_WRITE), so
  * the other fog commands (add, cat, pin ...) keep working beside the daemon; the loop writes to
  * it only through a fog_store_writer (fog/storew.h), whose batches run on the thread pool. The
@@ -7,10 +8,10 @@
  * are read at start. One daemon per repository: an exclusive flock on $REPO/daemon.lock, held
  * for the daemon's life. The API's
  * actual address (port 0 picks one) goes to $REPO/api (temporary file + rename), where the CLI
- * finds it; the file is removed at shutdown. Shutdown order: the node first (its dial and ping
- * callbacks still reach the API's pending requests), then the DHT (its lookups end, answering
- * the API's findpeer requests), then the store writer (its queued writes finish), then the API,
- * then the store.
+ * finds it; the file is removed at shutdown. Shutdown order: the API's content workers first
+ * (they hold bitswap sessions), then the node (its dial and ping callbacks still reach the API's
+ * pending requests), then the DHT (its lookups end, answering the API's findpeer requests), then
+ * the API, then bitswap, then the store writer (its queued writes finish), then the store.
  * The Kademlia DHT (fog/dht.h) runs in server mode unless --no-dht; once the node listens it
  * bootstraps from the config's Bootstrap list (cmd_bootstrap.c; empty by default, and then it
  * dials nothing) and logs the outcome. It takes the node's observer slot; nothing else here
@@ -30,8 +31,10 @@
 #include <uv.h>
 
 #include "fog/api.h"
+#include "fog/bswap.h"
 #include "fog/crypto.h"
 #include "fog/dht.h"
+#include "fog/ipns.h"
 #include "fog/node.h"
 #include "fog/storew.h"
 
@@ -44,6 +47,8 @@ static struct {
     fog_node *node;
     fog_store *store;
     fog_store_writer *writer;
+    fog_bswap *bswap;
+    fog_node_observer bs_obs; /* bitswap's observer, reached through the trampolines below */
     fog_api *api;
     fog_dht *dht;
     bool no_dht;
@@ -182,11 +187,11 @@ static int write_api_file(const char *repo, const char *text)
 
 /* --- Shutdown ------------------------------------------------------------------------------ */
 
-static void api_closed(void *ud)
+static void writer_closed(void *ud)
 {
     (void)ud;
-    fog_api_free(D.api);
-    D.api = NULL;
+    fog_store_writer_free(D.writer);
+    D.writer = NULL;
     fog_node_free(D.node);
     D.node = NULL;
     fog_store_close(D.store);
@@ -199,16 +204,15 @@ static void api_closed(void *ud)
     uv_stop(&D.loop); /* an HTTP client that kept its connection open must not hold us */
 }
 
-static void writer_closed(void *ud)
+/* The API's content workers use bitswap and the writer: both go after the API. */
+static void api_closed(void *ud)
 {
     (void)ud;
-    fog_store_writer_free(D.writer);
-    D.writer = NULL;
-    if (D.api == NULL) {
-        api_closed(NULL);
-        return;
-    }
-    fog_api_close(D.api, api_closed, NULL);
+    fog_api_free(D.api);
+    D.api = NULL;
+    fog_bswap_free(D.bswap);
+    D.bswap = NULL;
+    fog_store_writer_close(D.writer, writer_closed, NULL);
 }
 
 static void node_closed(void *ud)
@@ -216,7 +220,17 @@ static void node_closed(void *ud)
     (void)ud;
     fog_dht_free(D.dht); /* lookups still running end here, before the API closes */
     D.dht = NULL;
-    fog_store_writer_close(D.writer, writer_closed, NULL);
+    if (D.api == NULL) {
+        api_closed(NULL);
+        return;
+    }
+    fog_api_close(D.api, api_closed, NULL);
+}
+
+static void content_closed(void *ud)
+{
+    (void)ud;
+    fog_node_close(D.node, node_closed, NULL);
 }
 
 static void stop(void *ud)
@@ -227,7 +241,11 @@ static void stop(void *ud)
     }
     D.stopping = true;
     fog_logf(&D.ncfg.log, FOG_LOG_INFO, "daemon", "shutting down");
-    fog_node_close(D.node, node_closed, NULL);
+    if (D.api != NULL) {
+        fog_api_content_close(D.api, content_closed, NULL); /* its workers hold sessions */
+    } else {
+        content_closed(NULL);
+    }
 }
 
 static void on_signal(uv_signal_t *h, int signum)
@@ -282,7 +300,49 @@ static void start_bootstrap(void)
     }
 }
 
-/* The node, with its DHT unless --no-dht; started. */
+/* Connection events: the DHT holds the node's observer slot and passes them on; these forward
+ * them to bitswap, which is made after the DHT (it needs the DHT for provider searches). */
+static void obs_connected(void *ud, const fog_peer_info *p)
+{
+    (void)ud;
+    if (D.bs_obs.connected != NULL) {
+        D.bs_obs.connected(D.bs_obs.ud, p);
+    }
+}
+
+static void obs_identified(void *ud, const fog_peer_info *p)
+{
+    (void)ud;
+    if (D.bs_obs.identified != NULL) {
+        D.bs_obs.identified(D.bs_obs.ud, p);
+    }
+}
+
+static void obs_disconnected(void *ud, fog_slice peer_id, int err, const char *detail)
+{
+    (void)ud;
+    if (D.bs_obs.disconnected != NULL) {
+        D.bs_obs.disconnected(D.bs_obs.ud, peer_id, err, detail);
+    }
+}
+
+static int bswap_up(void)
+{
+    fog_bswap_config bcfg;
+    fog_bswap_config_default(&bcfg);
+    bcfg.loop = &D.loop;
+    bcfg.store = D.store;
+    bcfg.writer = D.writer;
+    bcfg.dht = D.dht;
+    bcfg.log = D.ncfg.log;
+    int rc = fog_bswap_new(&D.bswap, D.node, &bcfg);
+    if (rc == 0) {
+        D.bs_obs = fog_bswap_observer(D.bswap);
+    }
+    return rc;
+}
+
+/* The node, with its DHT unless --no-dht, and bitswap; started. */
 static int node_up(void)
 {
     int rc = fog_store_writer_new(&D.writer, &D.loop, D.store);
@@ -290,6 +350,7 @@ static int node_up(void)
         return rc;
     }
     rc = fog_node_new(&D.node, &D.loop, &D.ncfg);
+    fog_node_observer tramp = {obs_connected, obs_identified, obs_disconnected, NULL};
     if (rc == 0 && !D.no_dht) {
         fog_dht_config dcfg;
         fog_dht_config_default(&dcfg);
@@ -297,12 +358,21 @@ static int node_up(void)
         dcfg.log = D.ncfg.log;
         dcfg.store = D.store;   /* provider records, reprovide of the pinned roots */
         dcfg.writer = D.writer;
+        dcfg.validators[0] = fog_ipns_dht_validator(); /* /ipns/ value records */
+        dcfg.observer = tramp;
         rc = fog_dht_new(&D.dht, D.node, &dcfg);
+    } else if (rc == 0) {
+        fog_node_set_observer(D.node, &tramp);
+    }
+    if (rc == 0) {
+        rc = bswap_up();
     }
     if (rc == 0) {
         rc = fog_node_start(D.node);
     }
     if (rc < 0) {
+        fog_bswap_free(D.bswap);
+        D.bswap = NULL;
         fog_dht_free(D.dht);
         D.dht = NULL;
         fog_node_free(D.node);
@@ -327,6 +397,9 @@ static int start(const char *repo)
     }
     D.acfg.on_shutdown = stop;
     D.acfg.dht = D.dht;
+    D.acfg.store = D.store;
+    D.acfg.bswap = D.bswap;
+    D.acfg.writer = D.writer;
     if ((rc = fog_api_new(&D.api, &D.loop, D.node, &D.acfg)) < 0 ||
         (rc = fog_api_start(D.api)) < 0 ||
         (rc = write_api_file(repo, fog_multiaddr_str(fog_api_addr(D.api)))) != 0) {

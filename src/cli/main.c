@@ -19,6 +19,8 @@ static const cli_cmd *const commands[] = {
     &cli_cmd_repo_stat,  &cli_cmd_repo_verify, &cli_cmd_daemon,     &cli_cmd_id,
     &cli_cmd_swarm_connect, &cli_cmd_swarm_peers, &cli_cmd_ping,
     &cli_cmd_bootstrap_list, &cli_cmd_bootstrap_add, &cli_cmd_bootstrap_rm, &cli_cmd_dht_findpeer,
+    &cli_cmd_dht_findprovs, &cli_cmd_dht_provide, &cli_cmd_dht_query,
+    &cli_cmd_stats_bw,
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

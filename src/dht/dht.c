@@ -26,6 +26,8 @@ void fog_dht_config_default(fog_dht_config *cfg)
     cfg->reprovide_interval_ms = 22ull * 3600 * 1000;
     cfg->reprovide_delay_ms = 60ull * 1000;
     cfg->refresh_interval_ms = 10ull * 60 * 1000;
+    cfg->record_max_age_ms = 36ull * 3600 * 1000;
+    cfg->get_quorum = 16;
 }
 
 /* ---- address book (a linear scan: a few thousand entries at most, see book_max) ---- */
@@ -313,6 +315,7 @@ void fog_dht_free(fog_dht *d)
     dht_queries_cancel(d);
     fog_node_set_observer(d->node, &d->cfg.observer);
     dht_provides_cancel(d);
+    dht_vsends_cancel(d);
     dht_rec_detach(d);
     d->timer->data = NULL;
     uv_close((uv_handle_t *)d->timer, timer_closed);
@@ -326,6 +329,11 @@ void fog_dht_free(fog_dht *d)
 const struct fog_rtable *fog_dht_table(const fog_dht *d)
 {
     return d->rt;
+}
+
+struct fog_store *fog_dht_store(const fog_dht *d)
+{
+    return d->cfg.store;
 }
 
 void fog_dht_get_stats(const fog_dht *d, fog_dht_stats *out)

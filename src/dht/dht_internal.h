@@ -35,6 +35,7 @@ struct fog_dht {
     fog_ms next_sweep, next_reprovide, next_refresh;
     bool reproviding;     /* a reprovide is running */
     struct dht_provide *provides; /* running fog_dht_provide batches, a list */
+    struct dht_vsend *vsends; /* outbound PUT_VALUE requests running (dht_values.c), a list */
 };
 
 static inline fog_ms dht_now(const fog_dht *d)
@@ -60,6 +61,8 @@ typedef struct {
 
 typedef struct dht_req dht_req;
 typedef struct dht_rec_job rec_job;
+typedef struct dht_val_get dht_val_get;
+typedef struct dht_vsend dht_vsend;
 
 struct fog_dht_op {
     fog_dht *d;
@@ -78,6 +81,7 @@ struct fog_dht_op {
     fog_dht_providers_cb prov_cb; /* a provider search reports here instead */
     size_t prov_count;            /* providers wanted (0: no limit) */
     dht_prov_list prov;
+    dht_val_get *val;             /* a fog_dht_get_value search (dht_values.c), or NULL */
     void *ud;
 };
 
@@ -130,5 +134,17 @@ void dht_prov_take(dht_query *q, const fog_kad_peer *provs, size_t n);
 void dht_prov_flush(dht_query *q);
 void dht_prov_final(dht_query *q, int err);
 void dht_prov_clear(dht_prov_list *l);
+
+/* dht_values.c: value records. validator: the key's namespace's, or NULL. local: our stored
+ * record of key when valid and young enough (FOG_ERR_NOT_FOUND otherwise), into out (reset).
+ * put_in: the server's PUT_VALUE (negative: reset the stream). take: a GET_VALUE answer's record
+ * joins the search; final: the search's end (reports, corrects peers, frees q->val).
+ * vsends_cancel: fog_dht_free ends the outbound PUT_VALUE requests. */
+const fog_dht_validator *dht_validator(const fog_dht *d, fog_slice key);
+int dht_val_local(fog_dht *d, fog_slice key, fog_buf *out);
+int dht_val_put_in(fog_dht *d, fog_stream *s, const fog_kad_msg *m);
+void dht_val_take(dht_query *q, const uint8_t *id, size_t id_len, const fog_kad_record *rec);
+void dht_val_final(dht_query *q, int err, const fog_dht_peer *closest, size_t n);
+void dht_vsends_cancel(fog_dht *d);
 
 #endif

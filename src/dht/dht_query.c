@@ -103,6 +103,9 @@ static void take_answer(dht_req *r, const fog_kad_msg *m)
     if (q->prov_cb != NULL && m->n_providers > 0) {
         dht_prov_take(q, m->providers, m->n_providers);
     }
+    if (q->val != NULL && m->has_record) {
+        dht_val_take(q, r->id, r->id_len, &m->record);
+    }
     int rc = fog_lookup_response(q->lk, r->id, r->id_len, c, m->n_closer, dht_now(d));
     (void)rc; /* FOG_ERR_NOT_FOUND: a late answer, ignored */
     rc = fog_rtable_useful(d->rt, r->id, r->id_len, dht_now(d));
@@ -294,7 +297,9 @@ static void report(dht_query *q, int err)
             to_dht_peer(d, lp[i].id, lp[i].id_len, &out[i]);
         }
     }
-    if (q->cancelled) {
+    if (q->val != NULL) {
+        dht_val_final(q, err, out, out != NULL ? n : 0);
+    } else if (q->cancelled) {
         /* fog_dht_cancel: no callback */
     } else if (q->prov_cb != NULL) {
         dht_prov_final(q, err);

@@ -5,9 +5,10 @@
  * fog_kad_check_request. FIND_NODE and GET_PROVIDERS get the k closest peers of the table to
  * SHA-256(key), never the requester; GET_PROVIDERS also the key's provider records
  * (dht_records.c). ADD_PROVIDER stores the sender's own entry (it must carry addresses; others
- * are ignored, as go-libp2p-kad-dht handlers.go does) and gets no answer. PING is echoed. Any
- * malformed request, and PUT_VALUE and GET_VALUE (not supported yet), reset the stream; the
- * connection stays.
+ * are ignored, as go-libp2p-kad-dht handlers.go does) and gets no answer. PING is echoed.
+ * GET_VALUE gets the closer peers and our stored record of the key, if valid; PUT_VALUE is
+ * stored and echoed (dht_values.c). Any malformed request, and a PUT_VALUE refused (no validator
+ * for its namespace, invalid, or worse than ours), reset the stream; the connection stays.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -76,7 +77,14 @@ static int answer(fog_dht *d, fog_stream *s, const fog_kad_msg *req)
         resp.providers = provs;
         resp.n_providers = recs.n;
     }
-    if (req->type == FOG_KAD_FIND_NODE || req->type == FOG_KAD_GET_PROVIDERS) {
+    fog_buf val;
+    fog_buf_init(&val);
+    if (req->type == FOG_KAD_GET_VALUE && dht_val_local(d, req->key, &val) == 0) {
+        resp.has_record = true;
+        resp.record = (fog_kad_record){.key = req->key, .value = fog_slice_make(val.p, val.len)};
+    }
+    if (req->type == FOG_KAD_FIND_NODE || req->type == FOG_KAD_GET_PROVIDERS ||
+        req->type == FOG_KAD_GET_VALUE) {
         closer = calloc(d->cfg.k + 1, sizeof *closer);
         self_addrs = calloc(FOG_NODE_ANNOUNCE_MAX, sizeof *self_addrs);
         if (closer == NULL || self_addrs == NULL) {
@@ -84,6 +92,7 @@ static int answer(fog_dht *d, fog_stream *s, const fog_kad_msg *req)
             free(self_addrs);
             free(provs);
             dht_rec_clear(&recs);
+            fog_buf_clear(&val);
             return FOG_ERR_NOMEM;
         }
         resp.closer = closer;
@@ -97,6 +106,7 @@ static int answer(fog_dht *d, fog_stream *s, const fog_kad_msg *req)
     free(self_addrs);
     free(provs);
     dht_rec_clear(&recs);
+    fog_buf_clear(&val);
     if (rc == 0) {
         rc = fog_stream_write(s, out.p, out.len);
     }
@@ -132,8 +142,8 @@ static int handle(fog_dht *d, fog_stream *s, const uint8_t *body, size_t len)
         fog_kad_type t = p.msg.type;
         if (t == FOG_KAD_ADD_PROVIDER) {
             add_provider(d, fog_stream_peer_id(s), &p.msg);
-        } else if (t == FOG_KAD_PUT_VALUE || t == FOG_KAD_GET_VALUE) {
-            rc = fog_errf(FOG_ERR_UNSUPPORTED, "dht: %s is not served yet", fog_kad_type_name(t));
+        } else if (t == FOG_KAD_PUT_VALUE) {
+            rc = dht_val_put_in(d, s, &p.msg);
         } else {
             rc = answer(d, s, &p.msg);
         }

@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "fog/api.h"
+#include "fog/dag.h"
 
 #define API_ARGS_MAX 16 /* arg= values in one request */
 
@@ -36,6 +37,10 @@ struct fog_api {
     void (*done)(void *ud);
     void *done_ud;
     api_job *jobs;       /* requests waiting for the node (dials, pings) */
+    /* content.c: fog_api_content_close in progress or done (new content requests refused) */
+    bool content_closing;
+    void (*content_done)(void *ud);
+    void *content_done_ud;
 };
 
 /* The query string: every arg= value and the few named options, percent-decoded, in the
@@ -83,5 +88,17 @@ void fog__api_swarm_peers(fog_api *api, h2o_req_t *req, const api_query *q);
 void fog__api_swarm_connect(fog_api *api, h2o_req_t *req, const api_query *q);
 void fog__api_ping(fog_api *api, h2o_req_t *req, const api_query *q);
 void fog__api_routing_findpeer(fog_api *api, h2o_req_t *req, const api_query *q); /* routing.c */
+void fog__api_routing_findprovs(fog_api *api, h2o_req_t *req, const api_query *q);
+void fog__api_routing_provide(fog_api *api, h2o_req_t *req, const api_query *q);
+void fog__api_routing_query(fog_api *api, h2o_req_t *req, const api_query *q);
+/* content.c */
+void fog__api_cat(fog_api *api, h2o_req_t *req, const api_query *q);
+void fog__api_ls(fog_api *api, h2o_req_t *req, const api_query *q);
+void fog__api_refs(fog_api *api, h2o_req_t *req, const api_query *q);
+void fog__api_stats_bw(fog_api *api, h2o_req_t *req, const api_query *q);
+void fog__api_get(fog_api *api, h2o_req_t *req, const api_query *q);
+/* tar.c: writes the DAG at c as a ustar archive whose top entry is name. */
+int fog__api_tar(const fog_blocksource *src, const fog_cid *c, const char *name,
+                 fog_write_fn w, void *ctx);
 
 #endif

@@ -231,7 +231,8 @@ static int parse_query(h2o_req_t *req, api_query *q)
                 return -1;
             }
             q->arg[q->n_arg++] = val;
-        } else if (strcmp(key, "count") == 0 || strcmp(key, "n") == 0) {
+        } else if (strcmp(key, "count") == 0 || strcmp(key, "n") == 0 ||
+                   strcmp(key, "num-providers") == 0) {
             q->count = val;
         } else if (strcmp(key, "interval") == 0) {
             q->interval = val;
@@ -270,6 +271,15 @@ static const struct {
     {"/api/v0/swarm/connect", fog__api_swarm_connect},
     {"/api/v0/ping", fog__api_ping},
     {"/api/v0/routing/findpeer", fog__api_routing_findpeer},
+    {"/api/v0/routing/findprovs", fog__api_routing_findprovs},
+    {"/api/v0/routing/provide", fog__api_routing_provide},
+    {"/api/v0/routing/query", fog__api_routing_query},
+    {"/api/v0/dht/query", fog__api_routing_query},
+    {"/api/v0/cat", fog__api_cat},
+    {"/api/v0/ls", fog__api_ls},
+    {"/api/v0/refs", fog__api_refs},
+    {"/api/v0/get", fog__api_get},
+    {"/api/v0/stats/bw", fog__api_stats_bw},
     {"/api/v0/shutdown", api_shutdown},
 };
 

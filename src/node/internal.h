@@ -31,6 +31,14 @@
 
 typedef struct nconn nconn;
 
+/* Stream payload bytes of one protocol ID (stream.c); the table lives in the node. */
+#define NODE_PSTATS_MAX 64
+#define NODE_PSTAT_ID_MAX 128 /* longer IDs are counted under "other" */
+typedef struct {
+    char id[NODE_PSTAT_ID_MAX];
+    uint64_t in, out;
+} node_pstat;
+
 /* For results deliberately dropped (GCC ignores a (void) cast on warn_unused_result). */
 static inline void node_ignore(int rc)
 {
@@ -54,6 +62,7 @@ struct fog_stream {
     bool want_writable; /* a write failed with FOG_ERR_LIMIT */
     bool lazy_written;  /* outbound: the one write allowed before on_open was used */
     char *protocol;     /* owned */
+    node_pstat *pstat;  /* its protocol's byte counters (in the node's table) */
     fog_stream_handler h;
     void *ud;
 };
@@ -142,6 +151,8 @@ struct fog_node {
     void (*done)(void *);
     void *done_ud;
     fog_node_stats stats;
+    node_pstat pstats[NODE_PSTATS_MAX];
+    size_t n_pstats;
 };
 
 /* node.c */

@@ -7,6 +7,7 @@
  * sees the connection die) never has memory freed under its feet. Flow control: bytes a handler
  * returns as held from on_data are consumed later by fog_stream_release; the rest at once.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,6 +18,35 @@ static void kick(nconn *c)
     if (!c->in_process) {
         node_kick(c->n, c);
     }
+}
+
+/* The counters of protocol in the node's table (added on first use; "other" when full). */
+static node_pstat *pstat_of(fog_node *n, const char *protocol)
+{
+    if (strlen(protocol) >= NODE_PSTAT_ID_MAX) {
+        protocol = "other";
+    }
+    for (size_t i = 0; i < n->n_pstats; i++) {
+        if (strcmp(n->pstats[i].id, protocol) == 0) {
+            return &n->pstats[i];
+        }
+    }
+    if (n->n_pstats == NODE_PSTATS_MAX) {
+        return &n->pstats[NODE_PSTATS_MAX - 1]; /* the last slot turns into "other" */
+    }
+    node_pstat *p = &n->pstats[n->n_pstats++];
+    snprintf(p->id, sizeof p->id, "%s", n->n_pstats == NODE_PSTATS_MAX ? "other" : protocol);
+    return p;
+}
+
+size_t fog_node_proto_bytes(const fog_node *n, fog_proto_bytes *out, size_t max)
+{
+    for (size_t i = 0; i < n->n_pstats && i < max; i++) {
+        out[i].protocol = n->pstats[i].id;
+        out[i].bytes_in = n->pstats[i].in;
+        out[i].bytes_out = n->pstats[i].out;
+    }
+    return n->n_pstats;
 }
 
 int stream_new(nconn *c, uint32_t id, bool inbound, const char *protocol,
@@ -32,6 +62,7 @@ int stream_new(nconn *c, uint32_t id, bool inbound, const char *protocol,
         return FOG_ERR_NOMEM;
     }
     s->c = c;
+    s->pstat = pstat_of(c->n, protocol);
     s->id = id;
     s->inbound = inbound;
     s->opened = inbound;
@@ -105,6 +136,7 @@ static void on_data(nconn *c, const fog_conn_event *ev)
         node_ignore(fog_conn_stream_consume(c->core, ev->stream_id, len));
         return;
     }
+    s->pstat->in += len;
     size_t held = s->h.on_data != NULL ? s->h.on_data(s, ev->data.p, len) : 0;
     if (held > len) {
         held = len;
@@ -280,6 +312,7 @@ int fog_stream_write(fog_stream *s, const uint8_t *data, size_t len)
     if (rc < 0) {
         return rc;
     }
+    s->pstat->out += len;
     kick(c);
     return 0;
 }

@@ -28,6 +28,9 @@ struct fog_store {
     MDB_dbi providers;  /* provider records (providers.c): key length, key, peer ID -> expiry,
                            data; valid when has_providers */
     bool has_providers;
+    MDB_dbi records;    /* DHT value records (records.c): key -> received time, value; valid
+                           when has_records */
+    bool has_records;
     int lock_fd;    /* repo.lock, flocked for the handle's whole life; -1 when not open */
     int mode;       /* FOG_STORE_READ, FOG_STORE_WRITE or FOG_STORE_EXCLUSIVE */
     bool batch_open; /* a fog_store_batch holds the write transaction */

@@ -244,7 +244,13 @@ static int dbis_open(fog_store *s, MDB_txn *txn, unsigned flags)
     unsigned pflags = s->mode != FOG_STORE_READ ? MDB_CREATE : 0;
     int rc = mdb_dbi_open(txn, "providers", pflags, &s->providers);
     s->has_providers = rc == 0;
-    return rc == 0 || rc == MDB_NOTFOUND ? 0 : fog__store_mdb_err(s, rc, "providers");
+    if (rc != 0 && rc != MDB_NOTFOUND) {
+        return fog__store_mdb_err(s, rc, "providers");
+    }
+    /* So did the DHT's value records (records.c). */
+    rc = mdb_dbi_open(txn, "records", pflags, &s->records);
+    s->has_records = rc == 0;
+    return rc == 0 || rc == MDB_NOTFOUND ? 0 : fog__store_mdb_err(s, rc, "records");
 }
 
 /* Opens s->env on DIR/blocks and the three sub-databases. create: make them (init). */

@@ -8,6 +8,8 @@
  */
 #include "testlib.h"
 
+#include <time.h>
+
 #include <uv.h>
 
 #include "fog/crypto.h"
@@ -54,6 +56,28 @@ static void log_line(void *ctx, int level, const char *module, const char *msg)
 
 /* ---- nodes ---- */
 
+/* A toy record validator for "/ipns/" keys: a value is "rec" and a version digit; the higher
+ * version wins, the first on a tie (go-libp2p-record's Select contract). */
+static int toy_validate(void *ud, fog_slice key, fog_slice value)
+{
+    (void)ud;
+    (void)key;
+    return value.len == 4 && memcmp(value.p, "rec", 3) == 0 ? 0 : FOG_ERR_INVALID;
+}
+
+static size_t toy_select(void *ud, fog_slice key, const fog_slice *values, size_t n)
+{
+    (void)ud;
+    (void)key;
+    size_t best = 0;
+    for (size_t i = 1; i < n; i++) {
+        if (values[i].p[3] > values[best].p[3]) {
+            best = i;
+        }
+    }
+    return best;
+}
+
 static void node_make(tnode *t, uint8_t tag, bool with_dht)
 {
     fog_store *st = t->store;
@@ -91,6 +115,7 @@ static void node_make(tnode *t, uint8_t tag, bool with_dht)
         dc.k = next_k;
     }
     dc.log = log;
+    dc.validators[0] = (fog_dht_validator){"ipns", toy_validate, toy_select, NULL};
     if (t->store != NULL) {
         dc.store = t->store;
         dc.writer = t->w;
@@ -988,6 +1013,208 @@ static void test_dht_find_providers_cancel(void **state)
     assert_true(wait_for(is_true, &r.done));
 }
 
+/* ---- value records ---- */
+
+static void ipns_key(const tnode *t, uint8_t key[6 + FOG_PEER_ID_ED25519_LEN])
+{
+    memcpy(key, "/ipns/", 6);
+    memcpy(key + 6, t->id, sizeof t->id);
+}
+
+typedef struct {
+    bool done;
+    int err;
+    size_t n;
+    char value[8];
+} val_res;
+
+static void got_value(void *ud, int err, fog_slice value, size_t n)
+{
+    val_res *r = ud;
+    assert_false(r->done);
+    r->done = true;
+    r->err = err;
+    r->n = n;
+    assert_true(value.len < sizeof r->value);
+    if (value.len > 0) {
+        memcpy(r->value, value.p, value.len);
+    }
+    r->value[value.len] = '\0';
+}
+
+static void put_done(void *ud, int err, size_t n)
+{
+    val_res *r = ud;
+    assert_false(r->done);
+    r->done = true;
+    r->err = err;
+    r->n = n;
+}
+
+typedef struct {
+    fog_store *s;
+    const uint8_t *key;
+    const char *want;
+} rec_wait;
+
+static bool rec_is(void *arg)
+{
+    rec_wait *w = arg;
+    fog_buf v;
+    fog_buf_init(&v);
+    uint64_t t = 0;
+    int rc = fog_store_record_get(w->s, fog_slice_make(w->key, 6 + FOG_PEER_ID_ED25519_LEN), &t,
+                                  &v);
+    bool ok = rc == 0 && v.len == strlen(w->want) && memcmp(v.p, w->want, v.len) == 0;
+    fog_buf_clear(&v);
+    return ok;
+}
+
+static void put_value(tnode *t, const uint8_t *key, const char *value, val_res *r)
+{
+    memset(r, 0, sizeof *r);
+    assert_int_equal(fog_dht_put_value(t->dht, key, 6 + FOG_PEER_ID_ED25519_LEN,
+                                       (const uint8_t *)value, strlen(value), put_done, r), 0);
+    assert_false(r->done);
+    assert_true(wait_for(is_true, &r->done));
+}
+
+static void get_value(tnode *t, const uint8_t *key, val_res *r)
+{
+    memset(r, 0, sizeof *r);
+    assert_int_equal(fog_dht_get_value(t->dht, key, 6 + FOG_PEER_ID_ED25519_LEN, got_value, r),
+                     0);
+    assert_false(r->done);
+    assert_true(wait_for(is_true, &r->done));
+}
+
+/* The node, other than skip, whose ID is closest to key's position. */
+static tnode *closest_to(const uint8_t *key, const tnode *skip)
+{
+    uint8_t target[FOG_KAD_KEY_LEN];
+    fog_kad_key(key, 6 + FOG_PEER_ID_ED25519_LEN, target);
+    tnode *best = NULL;
+    for (size_t i = 0; i < NODES; i++) {
+        if (&nodes[i] == skip) {
+            continue;
+        }
+        if (best == NULL) {
+            best = &nodes[i];
+            continue;
+        }
+        for (size_t b = 0; b < FOG_KAD_KEY_LEN; b++) {
+            uint8_t x = nodes[i].key[b] ^ target[b], y = best->key[b] ^ target[b];
+            if (x != y) {
+                best = x < y ? &nodes[i] : best;
+                break;
+            }
+        }
+    }
+    return best;
+}
+
+/* A record put by one node reaches the k closest and is found from elsewhere; a better one
+ * replaces it everywhere, a worse one is refused by every peer; a key nobody has is
+ * FOG_ERR_NOT_FOUND; a namespace without a validator is refused at once. */
+static void test_dht_put_get_value(void **state)
+{
+    (void)state;
+    uint8_t key[6 + FOG_PEER_ID_ED25519_LEN];
+    ipns_key(&nodes[3], key);
+    val_res r;
+    put_value(&nodes[3], key, "rec1", &r);
+    assert_int_equal(r.err, 0);
+    assert_int_equal(r.n, FOG_KAD_K); /* 24 servers: the k closest all accept */
+    tnode *near = closest_to(key, &nodes[3]);
+    rec_wait w = {near->store, key, "rec1"};
+    assert_true(wait_for(rec_is, &w));
+    get_value(&nodes[10], key, &r);
+    assert_int_equal(r.err, 0);
+    assert_string_equal(r.value, "rec1");
+    assert_true(r.n >= 1);
+    /* A better record from another node replaces it. */
+    put_value(&nodes[4], key, "rec2", &r);
+    assert_int_equal(r.err, 0);
+    assert_int_equal(r.n, FOG_KAD_K);
+    w.want = "rec2";
+    assert_true(wait_for(rec_is, &w));
+    get_value(&nodes[12], key, &r);
+    assert_int_equal(r.err, 0);
+    assert_string_equal(r.value, "rec2");
+    /* The older one again: nodes[3] holds rec1 itself, but every peer refuses it. */
+    put_value(&nodes[3], key, "rec1", &r);
+    assert_int_equal(r.err, FOG_ERR_NOT_FOUND);
+    assert_int_equal(r.n, 0);
+    assert_int_equal(fog_dht_put_value(nodes[4].dht, key, sizeof key, (const uint8_t *)"rec1", 4,
+                                       put_done, &r), FOG_ERR_EXISTS);
+    assert_int_equal(fog_dht_put_value(nodes[4].dht, key, sizeof key, (const uint8_t *)"bad!", 4,
+                                       put_done, &r), FOG_ERR_INVALID);
+    /* Nobody has a record of nodes[20]'s name. */
+    uint8_t none[sizeof key];
+    ipns_key(&nodes[20], none);
+    get_value(&nodes[5], none, &r);
+    assert_int_equal(r.err, FOG_ERR_NOT_FOUND);
+    assert_int_equal(r.n, 0);
+    uint8_t pk[4 + FOG_PEER_ID_ED25519_LEN];
+    memcpy(pk, "/pk/", 4);
+    memcpy(pk + 4, nodes[3].id, sizeof nodes[3].id);
+    assert_int_equal(fog_dht_get_value(nodes[5].dht, pk, sizeof pk, got_value, &r),
+                     FOG_ERR_UNSUPPORTED);
+}
+
+static uint64_t dht_test_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+typedef struct {
+    const uint8_t *key;
+    const char *value;
+    bool done;
+} raw_put;
+
+static int do_raw_put(void *ud, fog_store_batch *b)
+{
+    raw_put *p = ud;
+    return fog_store_batch_record_put(b, fog_slice_make(p->key, 6 + FOG_PEER_ID_ED25519_LEN),
+                                      dht_test_now_ms(), fog_slice_make(p->value,
+                                                                        strlen(p->value)));
+}
+
+static void raw_put_done(void *ud, int err)
+{
+    raw_put *p = ud;
+    assert_int_equal(err, 0);
+    p->done = true;
+}
+
+/* A search corrects a close peer that holds an outdated record (go updatePeerValues). */
+static void test_dht_get_value_corrects_peers(void **state)
+{
+    (void)state;
+    uint8_t key[6 + FOG_PEER_ID_ED25519_LEN];
+    ipns_key(&nodes[6], key);
+    val_res r;
+    put_value(&nodes[6], key, "rec5", &r);
+    assert_int_equal(r.err, 0);
+    tnode *near = closest_to(key, &nodes[6]);
+    rec_wait w = {near->store, key, "rec5"};
+    assert_true(wait_for(rec_is, &w));
+    raw_put p = {key, "rec3", false};
+    assert_int_equal(fog_store_writer_submit(near->w, do_raw_put, raw_put_done, &p), 0);
+    assert_true(wait_for(is_true, &p.done));
+    w.want = "rec3";
+    assert_true(rec_is(&w));
+    tnode *asker = near == &nodes[14] ? &nodes[15] : &nodes[14];
+    get_value(asker, key, &r);
+    assert_int_equal(r.err, 0);
+    assert_string_equal(r.value, "rec5");
+    w.want = "rec5";
+    assert_true(wait_for(rec_is, &w));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -999,6 +1226,8 @@ int main(void)
         cmocka_unit_test(test_dht_provider_records_expire),
         cmocka_unit_test(test_dht_provide_batch_then_find),
         cmocka_unit_test(test_dht_find_providers_cancel),
+        cmocka_unit_test(test_dht_put_get_value),
+        cmocka_unit_test(test_dht_get_value_corrects_peers),
         cmocka_unit_test(test_dht_liveness_check),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -1,0 +1,817 @@
+/* content.c: the content endpoints: cat, ls, get (kubo core/commands/cat.go, ls.go, get.go:
+ * get answers a tar archive, written by tar.c), refs (refs.go: one {"Ref", "Err"} line per
+ * block) and stats/bw (stat_bw.go's shape).
+ * cat, ls and get run the exporter (fog/unixfs.h) on a libuv work thread over a fog_fetch_source
+ * (fog/fetch.h: local blocks from store views, missing ones fetched through bitswap, the DAG
+ * below a whole-file cat or a get prefetched). cat's and get's bytes go to h2o through a bounded double buffer:
+ * the worker appends to `pending` and blocks on the condition variable while it holds
+ * CAT_QUEUE_MAX bytes; the loop swaps `pending` and `inflight` when h2o asked for more
+ * (proceed) and wakes the worker. The 200 head goes out with the first bytes, so an error
+ * before them (a bad path, a timeout) is a kubo error object with status 500; an error after
+ * them ends the chunked body without its last chunk (the client sees a broken transfer).
+ * refs runs a fog_fetch on the loop and streams a line per block as it arrives; the root itself
+ * is not listed (kubo lists the links below the root); lines carry fog's extra "Size" (block
+ * bytes) beside kubo's "Ref" and "Err", and a failure ends the stream with {"Ref": "", "Err"}.
+ * Content that had to be fetched is announced afterwards (fog_dht_provide of the CID the request
+ * resolved to, or of the refs root), as kubo's bitswap provides what it fetched: the next
+ * fetcher then finds this node among the providers, so copies spread instead of all coming
+ * from the origin.
+ * A request whose client leaves cancels its work (the source's waits end, the worker's next
+ * write fails); its job lives until the worker is back (server.c jobs). Our own pool-disposal
+ * hook is linked after the job's, and h2o disposes a pool's shared entries in reverse order of
+ * linking, so it runs while the job is still alive.
+ */
+#include "internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fog/bswap.h"
+#include "fog/dht.h"
+#include "fog/fetch.h"
+#include "fog/store.h"
+#include "fog/unixfs.h"
+
+#define CAT_QUEUE_MAX (1u << 20)
+
+enum { JOB_CAT, JOB_LS, JOB_GET };
+
+typedef struct {
+    api_job base;
+    h2o_generator_t gen;
+    uv_work_t work;
+    uv_async_t async;
+    uv_mutex_t mu;
+    uv_cond_t cond;
+    int kind;
+    char *path;              /* CID[/path], owned */
+    uint64_t offset, length;
+    fog_ms timeout_ms;
+    fog_store *store;
+    fog_fetch_source *fs;    /* NULL: local only */
+    fog_cid target;          /* what the path resolved to (worker, read after it is back) */
+    bool resolved;
+    /* under mu */
+    fog_buf pending;
+    bool finished, gone;
+    int err;
+    char detail[512];
+    /* loop only */
+    fog_buf inflight;
+    json_t *links;           /* ls: the worker's result (handed over when finished) */
+    bool started, sending, ended;
+    bool working;            /* the worker has not come back yet */
+} content_job;
+
+/* --- Query options ------------------------------------------------------------------------- */
+
+/* The raw value of key=... in req's query string (pool copy, not percent-decoded: the options
+ * read here are digits and letters), or NULL. */
+static const char *query_opt(h2o_req_t *req, const char *key)
+{
+    if (req->query_at == SIZE_MAX) {
+        return NULL;
+    }
+    const char *s = req->path.base + req->query_at + 1;
+    size_t len = req->path.len - req->query_at - 1;
+    size_t klen = strlen(key);
+    size_t start = 0;
+    while (start < len) {
+        size_t end = start;
+        while (end < len && s[end] != '&') {
+            end++;
+        }
+        if (end - start > klen && memcmp(s + start, key, klen) == 0 && s[start + klen] == '=') {
+            size_t vl = end - start - klen - 1;
+            char *v = h2o_mem_alloc_pool(&req->pool, vl + 1);
+            memcpy(v, s + start + klen + 1, vl);
+            v[vl] = '\0';
+            return v;
+        }
+        start = end + 1;
+    }
+    return NULL;
+}
+
+static int parse_u64(const char *s, uint64_t *out)
+{
+    char *end = NULL;
+    if (s[0] < '0' || s[0] > '9') {
+        return -1;
+    }
+    unsigned long long v = strtoull(s, &end, 10);
+    if (*end != '\0') {
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* Go durations as the CLI passes them: "1500ms", "30s", "2m", "1h" (one unit). */
+static int parse_duration(const char *s, fog_ms *out)
+{
+    char *end = NULL;
+    if (s[0] < '0' || s[0] > '9') {
+        return -1;
+    }
+    double v = strtod(s, &end);
+    double mul = strcmp(end, "ms") == 0 ? 1 : strcmp(end, "s") == 0 || *end == '\0' ? 1000
+               : strcmp(end, "m") == 0 ? 60000 : strcmp(end, "h") == 0 ? 3600000 : -1;
+    if (mul < 0 || v * mul > 1e12) {
+        return -1;
+    }
+    *out = (fog_ms)(v * mul);
+    return 0;
+}
+
+/* offset, length, timeout into j; 400 answered and -1 returned on junk. */
+static int content_options(fog_api *api, h2o_req_t *req, content_job *j)
+{
+    const char *o = query_opt(req, "offset");
+    const char *l = query_opt(req, "length");
+    const char *t = query_opt(req, "timeout");
+    j->length = UINT64_MAX;
+    j->timeout_ms = api->cfg.fetch_timeout_ms;
+    if ((o != NULL && parse_u64(o, &j->offset) < 0) ||
+        (l != NULL && parse_u64(l, &j->length) < 0)) {
+        fog__api_reply_error(req, 400, "offset and length must be unsigned integers");
+        return -1;
+    }
+    if (t != NULL && parse_duration(t, &j->timeout_ms) < 0) {
+        fog__api_reply_error(req, 400, "timeout \"%s\" is not a duration such as 30s", t);
+        return -1;
+    }
+    return 0;
+}
+
+/* --- The worker ---------------------------------------------------------------------------- */
+
+static int cat_write(void *ctx, const uint8_t *p, size_t len)
+{
+    content_job *j = ctx;
+    uv_mutex_lock(&j->mu);
+    while (j->pending.len >= CAT_QUEUE_MAX && !j->gone) {
+        uv_cond_wait(&j->cond, &j->mu);
+    }
+    int rc = j->gone ? FOG_ERR_CANCELLED : fog_buf_append(&j->pending, p, len);
+    uv_mutex_unlock(&j->mu);
+    uv_async_send(&j->async);
+    return rc;
+}
+
+static int ls_entry(void *ctx, const fog_unixfs_entry *e)
+{
+    content_job *j = ctx;
+    /* kubo's unixfs types: 1 directory (sharded ones too), 2 file, 4 symlink */
+    uint64_t type = e->type == FOG_UNIXFS_HAMT ? FOG_UNIXFS_DIRECTORY
+                    : e->type == FOG_UNIXFS_RAW ? FOG_UNIXFS_FILE : e->type;
+    json_t *o = json_pack("{s:s,s:s,s:I,s:I}", "Name", e->name, "Hash", fog_cid_str(&e->cid),
+                          "Size", (json_int_t)e->size, "Type", (json_int_t)type);
+    if (o == NULL || json_array_append_new(j->links, o) < 0) {
+        return FOG_ERR_NOMEM;
+    }
+    return 0;
+}
+
+/* The archive's top entry: the last element of CID[/path] (the CID when there is no path). */
+static const char *top_name(char *path)
+{
+    size_t len = strlen(path);
+    while (len > 1 && path[len - 1] == '/') {
+        path[--len] = '\0';
+    }
+    const char *slash = strrchr(path, '/');
+    return slash != NULL && slash[1] != '\0' ? slash + 1 : path;
+}
+
+static int work_run(content_job *j, const fog_blocksource *src)
+{
+    fog_cid c;
+    int rc = fog_unixfs_resolve(src, j->path, &c);
+    if (rc < 0) {
+        return rc;
+    }
+    j->target = c;
+    j->resolved = true;
+    if (j->kind == JOB_LS) {
+        return fog_unixfs_ls(src, &c, ls_entry, j);
+    }
+    if (j->kind == JOB_GET) {
+        if (j->fs != NULL) {
+            fog_fetch_source_prefetch(j->fs, &c);
+        }
+        return fog__api_tar(src, &c, top_name(j->path), cat_write, j);
+    }
+    if (j->fs != NULL && j->offset == 0 && j->length == UINT64_MAX) {
+        fog_fetch_source_prefetch(j->fs, &c);
+    }
+    return fog_unixfs_cat(src, &c, j->offset, j->length, cat_write, j);
+}
+
+static void work_cb(uv_work_t *w)
+{
+    content_job *j = w->data;
+    fog_blocksource local;
+    fog_store_view *v = NULL;
+    const fog_blocksource *src = NULL;
+    int rc = 0;
+    fog_err_clear();
+    if (j->fs != NULL) {
+        src = fog_fetch_source_blocks(j->fs);
+    } else if ((rc = fog_store_view_begin(j->store, &v)) == 0) {
+        fog_blocksource_from_view(&local, v);
+        src = &local;
+    }
+    if (rc == 0) {
+        rc = work_run(j, src);
+    }
+    fog_store_view_end(v);
+    uv_mutex_lock(&j->mu);
+    j->finished = true;
+    j->err = rc;
+    if (rc < 0) {
+        snprintf(j->detail, sizeof j->detail, "%s", fog_err_detail(rc));
+    }
+    uv_mutex_unlock(&j->mu);
+    uv_async_send(&j->async);
+}
+
+/* --- The loop side ------------------------------------------------------------------------- */
+
+/* Announces c after a fetch (best effort: a failure only means others will not find us). */
+static void provide_fetched(fog_api *api, const fog_cid *c)
+{
+    if (api->cfg.dht == NULL || api->content_closing) {
+        return;
+    }
+    fog_slice key = fog_cid_mh(c);
+    int rc = fog_dht_provide(api->cfg.dht, &key, 1, NULL, NULL);
+    if (rc < 0) {
+        fog_logf(&api->cfg.log, FOG_LOG_DEBUG, "api", "provide %s: %s", fog_cid_str(c),
+                 fog_err_detail(rc));
+    }
+}
+
+static content_job *job_of_gen(h2o_generator_t *g)
+{
+    return (content_job *)(void *)((char *)g - offsetof(content_job, gen));
+}
+
+/* Hands what the worker wrote to h2o when it is ready. Must be the caller's last use of j. */
+static void cat_flush(content_job *j)
+{
+    if (!j->started || j->sending || j->ended || j->base.req == NULL) {
+        return;
+    }
+    uv_mutex_lock(&j->mu);
+    fog_buf t = j->inflight;
+    j->inflight = j->pending;
+    j->pending = t;
+    j->pending.len = 0;
+    bool last = j->finished;
+    int err = j->err;
+    uv_cond_broadcast(&j->cond);
+    uv_mutex_unlock(&j->mu);
+    if (j->inflight.len == 0 && !last) {
+        return;
+    }
+    h2o_send_state_t st = !last ? H2O_SEND_STATE_IN_PROGRESS
+                          : err < 0 && err != FOG_ERR_CANCELLED ? H2O_SEND_STATE_ERROR
+                                                                : H2O_SEND_STATE_FINAL;
+    j->ended = last;
+    j->sending = true;
+    h2o_iovec_t iov = h2o_iovec_init(j->inflight.p, j->inflight.len);
+    h2o_send(j->base.req, &iov, 1, st);
+}
+
+static void cat_proceed(h2o_generator_t *g, h2o_req_t *req)
+{
+    (void)req;
+    content_job *j = job_of_gen(g);
+    j->sending = false;
+    j->inflight.len = 0;
+    cat_flush(j);
+}
+
+static void content_stop(content_job *j)
+{
+    uv_mutex_lock(&j->mu);
+    j->gone = true;
+    uv_cond_broadcast(&j->cond);
+    uv_mutex_unlock(&j->mu);
+    if (j->fs != NULL) {
+        fog_fetch_source_cancel(j->fs);
+    }
+}
+
+static void cat_stop(h2o_generator_t *g, h2o_req_t *req)
+{
+    (void)req;
+    content_stop(job_of_gen(g));
+}
+
+static void ls_reply(content_job *j, h2o_req_t *req)
+{
+    json_t *obj = json_pack("{s:s,s:O}", "Hash", j->path, "Links", j->links);
+    j->ended = true;
+    fog__api_reply_json(req, 200, json_pack("{s:[o]}", "Objects", obj));
+}
+
+static void content_async(uv_async_t *a)
+{
+    content_job *j = a->data;
+    h2o_req_t *req = j->base.req;
+    if (req == NULL || j->ended) {
+        return;
+    }
+    uv_mutex_lock(&j->mu);
+    bool finished = j->finished, any = j->pending.len > 0;
+    int err = j->err;
+    uv_mutex_unlock(&j->mu);
+    if (!j->started && finished && (err < 0 || j->kind == JOB_LS) && !any) {
+        j->ended = true;
+        if (err < 0) {
+            fog__api_reply_error(req, 500, "%s", j->detail);
+        } else {
+            ls_reply(j, req);
+        }
+        return;
+    }
+    if (!j->started && (any || finished)) {
+        req->res.status = 200;
+        req->res.reason = "OK";
+        if (j->kind == JOB_GET) {
+            h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
+                           H2O_STRLIT("application/x-tar"));
+        } else {
+            h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
+                           H2O_STRLIT("text/plain"));
+        }
+        h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-stream-output"), 0,
+                              NULL, H2O_STRLIT("1"));
+        j->gen.proceed = cat_proceed;
+        j->gen.stop = cat_stop;
+        h2o_start_response(req, &j->gen);
+        j->started = true;
+    }
+    cat_flush(j);
+}
+
+static void content_check_closed(fog_api *api);
+
+static void after_work(uv_work_t *w, int status)
+{
+    (void)status;
+    content_job *j = w->data;
+    fog_api *api = j->base.api;
+    if (j->fs != NULL && j->resolved && j->err == 0 && j->kind != JOB_LS) {
+        provide_fetched(api, &j->target);
+    }
+    fog_fetch_source_free(j->fs);
+    j->fs = NULL;
+    j->working = false;
+    content_async(&j->async); /* the last bytes or the answer, if not sent yet */
+    j->base.outstanding--;
+    fog__api_job_maybe_free(&j->base);
+    content_check_closed(api);
+}
+
+static void content_closed(uv_handle_t *h)
+{
+    content_job *j = h->data;
+    uv_mutex_destroy(&j->mu);
+    uv_cond_destroy(&j->cond);
+    fog_buf_clear(&j->pending);
+    fog_buf_clear(&j->inflight);
+    json_decref(j->links);
+    free(j->path);
+    free(j);
+}
+
+static void content_release(api_job *b)
+{
+    content_job *j = (content_job *)b;
+    uv_close((uv_handle_t *)&j->async, content_closed);
+}
+
+static void content_cancel(api_job *b)
+{
+    content_job *j = (content_job *)b;
+    content_stop(j);
+}
+
+static void req_disposed(void *p)
+{
+    content_job *j = *(content_job **)p;
+    content_stop(j);
+}
+
+/* Makes the job and starts the worker; every failure is answered. */
+static void content_start(fog_api *api, h2o_req_t *req, content_job *j)
+{
+    int rc = 0;
+    if (api->cfg.bswap != NULL) {
+        rc = fog_fetch_source_new(&j->fs, api->loop, api->cfg.bswap, api->cfg.store,
+                                  api->cfg.writer, j->timeout_ms);
+    }
+    if (rc < 0) {
+        free(j->path);
+        json_decref(j->links);
+        free(j);
+        fog__api_reply_error(req, 500, "%s", fog_err_detail(rc));
+        return;
+    }
+    uv_mutex_init(&j->mu);
+    uv_cond_init(&j->cond);
+    uv_async_init(api->loop, &j->async, content_async);
+    j->async.data = j;
+    j->work.data = j;
+    j->store = api->cfg.store;
+    j->base.cancel = content_cancel;
+    j->base.release = content_release;
+    fog__api_job_attach(api, &j->base, req);
+    content_job **slot = h2o_mem_alloc_shared(&req->pool, sizeof *slot, req_disposed);
+    *slot = j;
+    j->base.outstanding = 1;
+    j->working = true;
+    uv_queue_work(api->loop, &j->work, work_cb, after_work);
+}
+
+static void content_endpoint(fog_api *api, h2o_req_t *req, const api_query *q, int kind)
+{
+    if (q->n_arg != 1) {
+        fog__api_reply_error(req, 400, "argument \"ipfs-path\" is required (exactly one)");
+        return;
+    }
+    if (api->cfg.store == NULL) {
+        fog__api_reply_error(req, 500, "the daemon serves no repository");
+        return;
+    }
+    if (api->content_closing) {
+        fog__api_reply_error(req, 500, "the daemon is shutting down");
+        return;
+    }
+    content_job *j = calloc(1, sizeof *j);
+    if (j == NULL) {
+        fog__api_reply_error(req, 500, "out of memory");
+        return;
+    }
+    j->kind = kind;
+    if (content_options(api, req, j) < 0) {
+        free(j);
+        return;
+    }
+    j->path = strdup(q->arg[0]);
+    j->links = kind == JOB_LS ? json_array() : NULL;
+    if (j->path == NULL || (kind == JOB_LS && j->links == NULL)) {
+        free(j->path);
+        json_decref(j->links);
+        free(j);
+        fog__api_reply_error(req, 500, "out of memory");
+        return;
+    }
+    content_start(api, req, j);
+}
+
+void fog__api_cat(fog_api *api, h2o_req_t *req, const api_query *q)
+{
+    content_endpoint(api, req, q, JOB_CAT);
+}
+
+void fog__api_ls(fog_api *api, h2o_req_t *req, const api_query *q)
+{
+    content_endpoint(api, req, q, JOB_LS);
+}
+
+void fog__api_get(fog_api *api, h2o_req_t *req, const api_query *q)
+{
+    content_endpoint(api, req, q, JOB_GET);
+}
+
+/* --- refs ---------------------------------------------------------------------------------- */
+
+typedef struct {
+    api_job base;
+    h2o_generator_t gen;
+    fog_fetch *f;
+    fog_cid root;
+    fog_buf pending, inflight;
+    bool sending, final_queued, ended;
+} refs_job;
+
+static refs_job *refs_of_gen(h2o_generator_t *g)
+{
+    return (refs_job *)(void *)((char *)g - offsetof(refs_job, gen));
+}
+
+/* {"Ref", "Err"} as kubo, plus fog's "Size" (block bytes) on block lines for progress bars. */
+static void refs_line(refs_job *r, const char *ref, const char *err, size_t size)
+{
+    json_t *v = ref[0] != '\0' ? json_pack("{s:s,s:s,s:I}", "Ref", ref, "Err", err, "Size",
+                                           (json_int_t)size)
+                               : json_pack("{s:s,s:s}", "Ref", ref, "Err", err);
+    char *s = v != NULL ? json_dumps(v, JSON_COMPACT) : NULL;
+    json_decref(v);
+    if (s != NULL && fog_buf_append(&r->pending, s, strlen(s)) == 0) {
+        if (fog_buf_u8(&r->pending, '\n') < 0) {
+            r->pending.len -= strlen(s); /* out of memory: drop the line whole */
+        }
+    }
+    free(s);
+}
+
+/* Must be the caller's last use of r. */
+static void refs_flush(refs_job *r)
+{
+    if (r->sending || r->ended || r->base.req == NULL) {
+        return;
+    }
+    if (r->pending.len == 0 && !r->final_queued) {
+        return;
+    }
+    fog_buf t = r->inflight;
+    r->inflight = r->pending;
+    r->pending = t;
+    r->pending.len = 0;
+    r->sending = true;
+    r->ended = r->final_queued;
+    h2o_iovec_t iov = h2o_iovec_init(r->inflight.p, r->inflight.len);
+    h2o_send(r->base.req, &iov, 1,
+             r->final_queued ? H2O_SEND_STATE_FINAL : H2O_SEND_STATE_IN_PROGRESS);
+}
+
+static void refs_proceed(h2o_generator_t *g, h2o_req_t *req)
+{
+    (void)req;
+    refs_job *r = refs_of_gen(g);
+    r->sending = false;
+    r->inflight.len = 0;
+    refs_flush(r);
+}
+
+static void refs_abort(refs_job *r)
+{
+    if (r->f != NULL) {
+        fog_fetch_cancel(r->f);
+        r->f = NULL;
+        r->base.outstanding--;
+    }
+}
+
+static void refs_stop(h2o_generator_t *g, h2o_req_t *req)
+{
+    (void)req;
+    refs_abort(refs_of_gen(g));
+}
+
+static void refs_block(void *ud, const fog_cid *c, const uint8_t *data, size_t len,
+                       uint64_t blocks, uint64_t bytes)
+{
+    (void)data, (void)blocks, (void)bytes;
+    refs_job *r = ud;
+    if (!fog_cid_eq(c, &r->root)) {
+        refs_line(r, fog_cid_str(c), "", len);
+        refs_flush(r);
+    }
+}
+
+static void refs_done(void *ud, int err)
+{
+    refs_job *r = ud;
+    r->f = NULL;
+    r->base.outstanding--;
+    if (err < 0) {
+        refs_line(r, "", fog_err_detail(err), 0);
+    } else {
+        provide_fetched(r->base.api, &r->root);
+    }
+    r->final_queued = true;
+    if (r->base.req == NULL) {
+        fog__api_job_maybe_free(&r->base);
+        return;
+    }
+    refs_flush(r);
+}
+
+static void refs_release(api_job *b)
+{
+    refs_job *r = (refs_job *)b;
+    fog_buf_clear(&r->pending);
+    fog_buf_clear(&r->inflight);
+    free(r);
+}
+
+static void refs_cancel(api_job *b)
+{
+    refs_job *r = (refs_job *)b;
+    refs_abort(r);
+    if (r->base.req == NULL) {
+        fog__api_job_maybe_free(&r->base);
+        return;
+    }
+    if (r->base.req != NULL && !r->ended) {
+        refs_line(r, "", "the daemon is shutting down", 0);
+        r->final_queued = true;
+        refs_flush(r);
+    }
+}
+
+static int refs_check(fog_api *api, h2o_req_t *req, const api_query *q, fog_cid *root)
+{
+    const char *rec = query_opt(req, "recursive");
+    if (q->n_arg != 1) {
+        fog__api_reply_error(req, 400, "refs takes one CID");
+        return -1;
+    }
+    if (rec == NULL || strcmp(rec, "true") != 0) {
+        fog__api_reply_error(req, 400, "fog's refs needs recursive=true");
+        return -1;
+    }
+    if (api->cfg.bswap == NULL) {
+        fog__api_reply_error(req, 500, "refs: bitswap is off in this daemon");
+        return -1;
+    }
+    if (api->content_closing) {
+        fog__api_reply_error(req, 500, "the daemon is shutting down");
+        return -1;
+    }
+    const char *a = strncmp(q->arg[0], "/ipfs/", 6) == 0 ? q->arg[0] + 6 : q->arg[0];
+    int rc = fog_cid_parse(root, a);
+    if (rc < 0) {
+        fog__api_reply_error(req, 400, "%s", fog_err_detail(rc));
+        return -1;
+    }
+    return 0;
+}
+
+void fog__api_refs(fog_api *api, h2o_req_t *req, const api_query *q)
+{
+    fog_cid root;
+    const char *t = query_opt(req, "timeout");
+    fog_ms tmo = api->cfg.fetch_timeout_ms;
+    if (refs_check(api, req, q, &root) < 0) {
+        return;
+    }
+    if (t != NULL && parse_duration(t, &tmo) < 0) {
+        fog__api_reply_error(req, 400, "timeout \"%s\" is not a duration such as 30s", t);
+        return;
+    }
+    refs_job *r = calloc(1, sizeof *r);
+    if (r == NULL) {
+        fog__api_reply_error(req, 500, "out of memory");
+        return;
+    }
+    r->root = root;
+    fog_fetch_config cfg = {.timeout_ms = tmo, .writer = api->cfg.writer, .block = refs_block,
+                            .done = refs_done, .ud = r};
+    int rc = fog_fetch_dag(&r->f, api->loop, api->cfg.bswap, &root, &cfg);
+    if (rc < 0) {
+        free(r);
+        fog__api_reply_error(req, 500, "%s", fog_err_detail(rc));
+        return;
+    }
+    r->base.cancel = refs_cancel;
+    r->base.release = refs_release;
+    fog__api_job_attach(api, &r->base, req);
+    r->base.outstanding = 1;
+    req->res.status = 200;
+    req->res.reason = "OK";
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
+                   H2O_STRLIT("application/json"));
+    h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-chunked-output"), 0, NULL,
+                          H2O_STRLIT("1"));
+    r->gen.proceed = refs_proceed;
+    r->gen.stop = refs_stop;
+    h2o_start_response(req, &r->gen);
+}
+
+/* --- Closing ------------------------------------------------------------------------------- */
+
+static bool content_busy(const fog_api *api)
+{
+    for (const api_job *b = api->jobs; b != NULL; b = b->next) {
+        if (b->release == content_release && ((const content_job *)b)->working) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void content_check_closed(fog_api *api)
+{
+    if (!api->content_closing || api->content_done == NULL || content_busy(api)) {
+        return;
+    }
+    void (*done)(void *) = api->content_done;
+    api->content_done = NULL;
+    done(api->content_done_ud);
+}
+
+typedef struct {
+    uv_timer_t t;
+    fog_api *api;
+} close_defer;
+
+static void close_defer_closed(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+static void close_defer_cb(uv_timer_t *t)
+{
+    close_defer *d = t->data;
+    content_check_closed(d->api);
+    uv_close((uv_handle_t *)t, close_defer_closed);
+}
+
+void fog_api_content_close(fog_api *api, void (*done)(void *ud), void *ud)
+{
+    api->content_closing = true;
+    api->content_done = done;
+    api->content_done_ud = ud;
+    for (api_job *b = api->jobs, *next = NULL; b != NULL; b = next) {
+        next = b->next;
+        if (b->release == content_release) {
+            content_stop((content_job *)b);
+        } else if (b->release == refs_release) {
+            refs_cancel(b); /* may free the job: next was taken first */
+        }
+    }
+    close_defer *d = malloc(sizeof *d);
+    if (d == NULL) {
+        content_check_closed(api); /* out of memory: done now rather than never */
+        return;
+    }
+    d->api = api;
+    uv_timer_init(api->loop, &d->t);
+    d->t.data = d;
+    uv_timer_start(&d->t, close_defer_cb, 0, 0); /* done never runs inside this call */
+}
+
+/* --- stats/bw ------------------------------------------------------------------------------ */
+
+/* The rate is measured between two calls (at most 60 s apart; 0 on the first): one API per
+ * process, called on the loop only, so the last sample is kept here. */
+static struct {
+    uint64_t ms, in, out;
+} bw_last;
+
+static json_t *bw_object(uint64_t in, uint64_t out, double rin, double rout)
+{
+    return json_pack("{s:I,s:I,s:f,s:f}", "TotalIn", (json_int_t)in, "TotalOut",
+                     (json_int_t)out, "RateIn", rin, "RateOut", rout);
+}
+
+void fog__api_stats_bw(fog_api *api, h2o_req_t *req, const api_query *q)
+{
+    (void)q;
+    const char *proto = query_opt(req, "proto");
+    const char *all = query_opt(req, "all");
+    fog_proto_bytes pb[64];
+    size_t n = fog_node_proto_bytes(api->node, pb, 64);
+    n = n < 64 ? n : 64;
+    if (proto != NULL) {
+        char *p = h2o_mem_alloc_pool(&req->pool, strlen(proto) + 1);
+        size_t o = 0;
+        for (const char *s = proto; *s != '\0'; s++) { /* %2F -> '/' and the like */
+            int h1 = s[0] == '%' ? fog_hex_digit((unsigned char)s[1]) : -1;
+            int h2 = h1 >= 0 ? fog_hex_digit((unsigned char)s[2]) : -1;
+            p[o++] = h2 >= 0 ? (char)(h1 * 16 + h2) : *s;
+            s += h2 >= 0 ? 2 : 0;
+        }
+        p[o] = '\0';
+        for (size_t i = 0; i < n; i++) {
+            if (strcmp(pb[i].protocol, p) == 0) {
+                fog__api_reply_json(req, 200, bw_object(pb[i].bytes_in, pb[i].bytes_out, 0, 0));
+                return;
+            }
+        }
+        fog__api_reply_json(req, 200, bw_object(0, 0, 0, 0));
+        return;
+    }
+    fog_node_stats st;
+    fog_node_get_stats(api->node, &st);
+    uint64_t now = uv_now(api->loop);
+    double rin = 0, rout = 0;
+    if (bw_last.ms != 0 && now > bw_last.ms && now - bw_last.ms <= 60000 &&
+        st.bytes_in >= bw_last.in && st.bytes_out >= bw_last.out) {
+        double secs = (double)(now - bw_last.ms) / 1000.0;
+        rin = (double)(st.bytes_in - bw_last.in) / secs;
+        rout = (double)(st.bytes_out - bw_last.out) / secs;
+    }
+    bw_last.ms = now;
+    bw_last.in = st.bytes_in;
+    bw_last.out = st.bytes_out;
+    json_t *o = bw_object(st.bytes_in, st.bytes_out, rin, rout);
+    if (all != NULL && strcmp(all, "true") == 0) {
+        json_t *arr = json_array();
+        for (size_t i = 0; i < n; i++) {
+            json_array_append_new(arr, json_pack("{s:s,s:I,s:I}", "Protocol", pb[i].protocol,
+                                                 "TotalIn", (json_int_t)pb[i].bytes_in,
+                                                 "TotalOut", (json_int_t)pb[i].bytes_out));
+        }
+        json_object_set_new(o, "Protocols", arr);
+    }
+    fog__api_reply_json(req, 200, o);
+}
