@@ -41,4 +41,5 @@ npm_ci() {
 if [ "${1:-}" = "--test" ]; then
   npm_ci tests/interop          # UnixFS and CAR (ipfs-unixfs-importer, @ipld/car, ...)
   npm_ci tests/interop/js-peer  # js-libp2p for the connection-stack tests
+  npm_ci tests/interop/helia-peer  # helia 7 for the find-and-fetch tests and bench/fetch
 fi
