@@ -33,6 +33,8 @@ test: test-deps build asan
 bench: test-deps build
 	@bench/add/run.sh
 	@bench/transport/run.sh
+	@bench/fetch/run.sh
+	@bench/swarm/run.sh
 
 fuzz: deps
 	@scripts/fuzz.sh
