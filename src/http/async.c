@@ -151,26 +151,20 @@ void fog__api_swarm_connect(fog_api *api, h2o_req_t *req, const api_query *q)
 
 typedef struct {
     api_job base;
-    h2o_generator_t gen;
+    api_stream st;
     uv_timer_t timer;
     uint8_t peer[FOG_PEER_ID_MAX];
     size_t peer_len;
     char peer_text[128];
     uint64_t count, interval_ms, done, n_ok;
     uint64_t total_us;
-    bool started;      /* the 200 and the first line are on their way */
-    bool sending;      /* an h2o_send waits for proceed */
-    bool final_queued; /* the last line is in pending */
     bool answered;     /* an error reply ended the request before the stream began */
-    fog_buf pending;   /* lines not handed to h2o yet */
-    fog_buf inflight;  /* lines h2o is sending */
 } ping_job;
 
 static void ping_timer_closed(uv_handle_t *h)
 {
     ping_job *p = h->data;
-    fog_buf_clear(&p->pending);
-    fog_buf_clear(&p->inflight);
+    fog__api_stream_clear(&p->st);
     free(p);
 }
 
@@ -180,59 +174,10 @@ static void ping_release(api_job *j)
     uv_close((uv_handle_t *)&p->timer, ping_timer_closed);
 }
 
-static ping_job *job_of_gen(h2o_generator_t *g)
-{
-    return (ping_job *)(void *)((char *)g - offsetof(ping_job, gen));
-}
-
-/* Hands pending lines to h2o when it is ready for more. Must be the caller's last use of p. */
-static void ping_flush(ping_job *p)
-{
-    if (!p->started || p->sending || p->base.req == NULL) {
-        return;
-    }
-    if (p->pending.len == 0 && !p->final_queued) {
-        return;
-    }
-    fog_buf t = p->inflight;
-    p->inflight = p->pending;
-    p->pending = t;
-    p->pending.len = 0;
-    h2o_send_state_t st = p->final_queued ? H2O_SEND_STATE_FINAL : H2O_SEND_STATE_IN_PROGRESS;
-    h2o_iovec_t iov = h2o_iovec_init(p->inflight.p, p->inflight.len);
-    p->sending = true;
-    h2o_send(p->base.req, &iov, 1, st);
-}
-
-static void ping_proceed(h2o_generator_t *g, h2o_req_t *req)
-{
-    (void)req;
-    ping_job *p = job_of_gen(g);
-    p->sending = false;
-    p->inflight.len = 0;
-    if (!p->final_queued || p->pending.len > 0) {
-        ping_flush(p);
-    }
-}
-
-static void ping_stop(h2o_generator_t *g, h2o_req_t *req)
-{
-    (void)g;
-    (void)req;
-}
-
 static void ping_line(ping_job *p, bool ok, uint64_t time_ns, const char *text)
 {
-    json_t *v = json_pack("{s:b,s:I,s:s}", "Success", ok, "Time", (json_int_t)time_ns, "Text",
-                          text);
-    char *s = v != NULL ? json_dumps(v, JSON_COMPACT) : NULL;
-    json_decref(v);
-    size_t len = s != NULL ? strlen(s) : 0;
-    if (s != NULL && fog_buf_append(&p->pending, (const uint8_t *)s, len) == 0 &&
-        fog_buf_append(&p->pending, (const uint8_t *)"\n", 1) < 0) {
-        p->pending.len -= len; /* out of memory: drop the line whole */
-    }
-    free(s);
+    fog__api_stream_line(&p->st, json_pack("{s:b,s:I,s:s}", "Success", ok, "Time",
+                                           (json_int_t)time_ns, "Text", text));
 }
 
 static void ping_finish_lines(ping_job *p)
@@ -245,7 +190,7 @@ static void ping_finish_lines(ping_job *p)
     } else {
         ping_line(p, false, 0, "Ping failed: no answer");
     }
-    p->final_queued = true;
+    p->st.final_queued = true;
 }
 
 static void ping_next(uv_timer_t *t);
@@ -273,7 +218,7 @@ static void ping_done(void *ud, int err, uint64_t rtt_us)
     } else {
         uv_timer_start(&p->timer, ping_next, p->interval_ms, 0);
     }
-    ping_flush(p);
+    fog__api_stream_flush(&p->st);
 }
 
 static void ping_next(uv_timer_t *t)
@@ -292,22 +237,12 @@ static void ping_next(uv_timer_t *t)
 /* The peer is connected: start the stream and the first ping. */
 static void ping_begin(ping_job *p)
 {
-    h2o_req_t *req = p->base.req;
-    req->res.status = 200;
-    req->res.reason = "OK";
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
-                   H2O_STRLIT("application/json"));
-    h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-chunked-output"), 0, NULL,
-                          H2O_STRLIT("1"));
-    p->gen.proceed = ping_proceed;
-    p->gen.stop = ping_stop;
-    h2o_start_response(req, &p->gen);
-    p->started = true;
+    fog__api_stream_start(&p->st, &p->base, NULL);
     char text[200];
     snprintf(text, sizeof text, "PING %s.", p->peer_text);
     ping_line(p, false, 0, text);
     uv_timer_start(&p->timer, ping_next, 0, 0); /* never a callback inside this call */
-    ping_flush(p);
+    fog__api_stream_flush(&p->st);
 }
 
 static void ping_dialled(void *ud, int err, const char *detail, fog_slice peer_id)
@@ -332,18 +267,18 @@ static void ping_cancel(api_job *j)
 {
     ping_job *p = (ping_job *)j;
     uv_timer_stop(&p->timer);
-    if (p->base.req == NULL || p->answered || p->final_queued) {
+    if (p->base.req == NULL || p->answered || p->st.final_queued) {
         return;
     }
-    if (!p->started) {
+    if (!p->st.started) {
         p->answered = true;
         fog__api_reply_error(p->base.req, 500, "the daemon is shutting down");
         return;
     }
     if (p->base.outstanding == 0) {
         ping_line(p, false, 0, "Ping error: the daemon is shutting down");
-        p->final_queued = true;
-        ping_flush(p);
+        p->st.final_queued = true;
+        fog__api_stream_flush(&p->st);
     }
 }
 

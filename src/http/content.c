@@ -3,9 +3,9 @@
  * block) and stats/bw (stat_bw.go's shape).
  * cat, ls and get run the exporter (fog/unixfs.h) on a libuv work thread over a fog_fetch_source
  * (fog/fetch.h: local blocks from store views, missing ones fetched through bitswap, the DAG
- * below a whole-file cat or a get prefetched). cat's and get's bytes go to h2o through a bounded double buffer:
- * the worker appends to `pending` and blocks on the condition variable while it holds
- * CAT_QUEUE_MAX bytes; the loop swaps `pending` and `inflight` when h2o asked for more
+ * below a whole-file cat or a get prefetched). cat's and get's bytes go to h2o through a bounded
+ * double buffer: the worker appends to `pending` and blocks on the condition variable while it
+ * holds CAT_QUEUE_MAX bytes; the loop swaps `pending` and `inflight` when h2o asked for more
  * (proceed) and wakes the worker. The 200 head goes out with the first bytes, so an error
  * before them (a bad path, a timeout) is a kubo error object with status 500; an error after
  * them ends the chunked body without its last chunk (the client sees a broken transfer).
@@ -66,34 +66,6 @@ typedef struct {
 
 /* --- Query options ------------------------------------------------------------------------- */
 
-/* The raw value of key=... in req's query string (pool copy, not percent-decoded: the options
- * read here are digits and letters), or NULL. */
-static const char *query_opt(h2o_req_t *req, const char *key)
-{
-    if (req->query_at == SIZE_MAX) {
-        return NULL;
-    }
-    const char *s = req->path.base + req->query_at + 1;
-    size_t len = req->path.len - req->query_at - 1;
-    size_t klen = strlen(key);
-    size_t start = 0;
-    while (start < len) {
-        size_t end = start;
-        while (end < len && s[end] != '&') {
-            end++;
-        }
-        if (end - start > klen && memcmp(s + start, key, klen) == 0 && s[start + klen] == '=') {
-            size_t vl = end - start - klen - 1;
-            char *v = h2o_mem_alloc_pool(&req->pool, vl + 1);
-            memcpy(v, s + start + klen + 1, vl);
-            v[vl] = '\0';
-            return v;
-        }
-        start = end + 1;
-    }
-    return NULL;
-}
-
 static int parse_u64(const char *s, uint64_t *out)
 {
     char *end = NULL;
@@ -125,24 +97,30 @@ static int parse_duration(const char *s, fog_ms *out)
     return 0;
 }
 
-/* offset, length, timeout into j; 400 answered and -1 returned on junk. */
-static int content_options(fog_api *api, h2o_req_t *req, content_job *j)
+/* The timeout option, else the daemon's fetch timeout; 400 answered and -1 returned on junk. */
+static int timeout_option(fog_api *api, h2o_req_t *req, const api_query *q, fog_ms *out)
 {
-    const char *o = query_opt(req, "offset");
-    const char *l = query_opt(req, "length");
-    const char *t = query_opt(req, "timeout");
+    const char *t = fog__api_query_opt(q, "timeout");
+    *out = api->cfg.fetch_timeout_ms;
+    if (t != NULL && parse_duration(t, out) < 0) {
+        fog__api_reply_error(req, 400, "timeout \"%s\" is not a duration such as 30s", t);
+        return -1;
+    }
+    return 0;
+}
+
+/* offset, length, timeout into j; 400 answered and -1 returned on junk. */
+static int content_options(fog_api *api, h2o_req_t *req, const api_query *q, content_job *j)
+{
+    const char *o = fog__api_query_opt(q, "offset");
+    const char *l = fog__api_query_opt(q, "length");
     j->length = UINT64_MAX;
-    j->timeout_ms = api->cfg.fetch_timeout_ms;
     if ((o != NULL && parse_u64(o, &j->offset) < 0) ||
         (l != NULL && parse_u64(l, &j->length) < 0)) {
         fog__api_reply_error(req, 400, "offset and length must be unsigned integers");
         return -1;
     }
-    if (t != NULL && parse_duration(t, &j->timeout_ms) < 0) {
-        fog__api_reply_error(req, 400, "timeout \"%s\" is not a duration such as 30s", t);
-        return -1;
-    }
-    return 0;
+    return timeout_option(api, req, q, &j->timeout_ms);
 }
 
 /* --- The worker ---------------------------------------------------------------------------- */
@@ -339,17 +317,8 @@ static void content_async(uv_async_t *a)
         return;
     }
     if (!j->started && (any || finished)) {
-        req->res.status = 200;
-        req->res.reason = "OK";
-        if (j->kind == JOB_GET) {
-            h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
-                           H2O_STRLIT("application/x-tar"));
-        } else {
-            h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
-                           H2O_STRLIT("text/plain"));
-        }
-        h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-stream-output"), 0,
-                              NULL, H2O_STRLIT("1"));
+        fog__api_head_200(req, j->kind == JOB_GET ? "application/x-tar" : "text/plain",
+                          "x-stream-output");
         j->gen.proceed = cat_proceed;
         j->gen.stop = cat_stop;
         h2o_start_response(req, &j->gen);
@@ -458,7 +427,7 @@ static void content_endpoint(fog_api *api, h2o_req_t *req, const api_query *q, i
         return;
     }
     j->kind = kind;
-    if (content_options(api, req, j) < 0) {
+    if (content_options(api, req, q, j) < 0) {
         free(j);
         return;
     }
@@ -493,61 +462,17 @@ void fog__api_get(fog_api *api, h2o_req_t *req, const api_query *q)
 
 typedef struct {
     api_job base;
-    h2o_generator_t gen;
+    api_stream st;
     fog_fetch *f;
     fog_cid root;
-    fog_buf pending, inflight;
-    bool sending, final_queued, ended;
 } refs_job;
-
-static refs_job *refs_of_gen(h2o_generator_t *g)
-{
-    return (refs_job *)(void *)((char *)g - offsetof(refs_job, gen));
-}
 
 /* {"Ref", "Err"} as kubo, plus fog's "Size" (block bytes) on block lines for progress bars. */
 static void refs_line(refs_job *r, const char *ref, const char *err, size_t size)
 {
-    json_t *v = ref[0] != '\0' ? json_pack("{s:s,s:s,s:I}", "Ref", ref, "Err", err, "Size",
-                                           (json_int_t)size)
-                               : json_pack("{s:s,s:s}", "Ref", ref, "Err", err);
-    char *s = v != NULL ? json_dumps(v, JSON_COMPACT) : NULL;
-    json_decref(v);
-    if (s != NULL && fog_buf_append(&r->pending, s, strlen(s)) == 0) {
-        if (fog_buf_u8(&r->pending, '\n') < 0) {
-            r->pending.len -= strlen(s); /* out of memory: drop the line whole */
-        }
-    }
-    free(s);
-}
-
-/* Must be the caller's last use of r. */
-static void refs_flush(refs_job *r)
-{
-    if (r->sending || r->ended || r->base.req == NULL) {
-        return;
-    }
-    if (r->pending.len == 0 && !r->final_queued) {
-        return;
-    }
-    fog_buf t = r->inflight;
-    r->inflight = r->pending;
-    r->pending = t;
-    r->pending.len = 0;
-    r->sending = true;
-    r->ended = r->final_queued;
-    h2o_iovec_t iov = h2o_iovec_init(r->inflight.p, r->inflight.len);
-    h2o_send(r->base.req, &iov, 1,
-             r->final_queued ? H2O_SEND_STATE_FINAL : H2O_SEND_STATE_IN_PROGRESS);
-}
-
-static void refs_proceed(h2o_generator_t *g, h2o_req_t *req)
-{
-    (void)req;
-    refs_job *r = refs_of_gen(g);
-    r->sending = false;
-    r->inflight.len = 0;
-    refs_flush(r);
+    fog__api_stream_line(&r->st, ref[0] != '\0' ? json_pack("{s:s,s:s,s:I}", "Ref", ref, "Err",
+                                                            err, "Size", (json_int_t)size)
+                                                 : json_pack("{s:s,s:s}", "Ref", ref, "Err", err));
 }
 
 static void refs_abort(refs_job *r)
@@ -559,10 +484,9 @@ static void refs_abort(refs_job *r)
     }
 }
 
-static void refs_stop(h2o_generator_t *g, h2o_req_t *req)
+static void refs_stop(api_job *b)
 {
-    (void)req;
-    refs_abort(refs_of_gen(g));
+    refs_abort((refs_job *)b);
 }
 
 static void refs_block(void *ud, const fog_cid *c, const uint8_t *data, size_t len,
@@ -572,7 +496,7 @@ static void refs_block(void *ud, const fog_cid *c, const uint8_t *data, size_t l
     refs_job *r = ud;
     if (!fog_cid_eq(c, &r->root)) {
         refs_line(r, fog_cid_str(c), "", len);
-        refs_flush(r);
+        fog__api_stream_flush(&r->st);
     }
 }
 
@@ -586,19 +510,18 @@ static void refs_done(void *ud, int err)
     } else {
         provide_fetched(r->base.api, &r->root);
     }
-    r->final_queued = true;
+    r->st.final_queued = true;
     if (r->base.req == NULL) {
         fog__api_job_maybe_free(&r->base);
         return;
     }
-    refs_flush(r);
+    fog__api_stream_flush(&r->st);
 }
 
 static void refs_release(api_job *b)
 {
     refs_job *r = (refs_job *)b;
-    fog_buf_clear(&r->pending);
-    fog_buf_clear(&r->inflight);
+    fog__api_stream_clear(&r->st);
     free(r);
 }
 
@@ -610,16 +533,16 @@ static void refs_cancel(api_job *b)
         fog__api_job_maybe_free(&r->base);
         return;
     }
-    if (r->base.req != NULL && !r->ended) {
+    if (r->base.req != NULL && !r->st.final_sent) {
         refs_line(r, "", "the daemon is shutting down", 0);
-        r->final_queued = true;
-        refs_flush(r);
+        r->st.final_queued = true;
+        fog__api_stream_flush(&r->st);
     }
 }
 
 static int refs_check(fog_api *api, h2o_req_t *req, const api_query *q, fog_cid *root)
 {
-    const char *rec = query_opt(req, "recursive");
+    const char *rec = fog__api_query_opt(q, "recursive");
     if (q->n_arg != 1) {
         fog__api_reply_error(req, 400, "refs takes one CID");
         return -1;
@@ -636,25 +559,14 @@ static int refs_check(fog_api *api, h2o_req_t *req, const api_query *q, fog_cid 
         fog__api_reply_error(req, 500, "the daemon is shutting down");
         return -1;
     }
-    const char *a = strncmp(q->arg[0], "/ipfs/", 6) == 0 ? q->arg[0] + 6 : q->arg[0];
-    int rc = fog_cid_parse(root, a);
-    if (rc < 0) {
-        fog__api_reply_error(req, 400, "%s", fog_err_detail(rc));
-        return -1;
-    }
-    return 0;
+    return fog__api_cid_arg(req, q->arg[0], root) < 0 ? -1 : 0;
 }
 
 void fog__api_refs(fog_api *api, h2o_req_t *req, const api_query *q)
 {
     fog_cid root;
-    const char *t = query_opt(req, "timeout");
-    fog_ms tmo = api->cfg.fetch_timeout_ms;
-    if (refs_check(api, req, q, &root) < 0) {
-        return;
-    }
-    if (t != NULL && parse_duration(t, &tmo) < 0) {
-        fog__api_reply_error(req, 400, "timeout \"%s\" is not a duration such as 30s", t);
+    fog_ms tmo = 0;
+    if (refs_check(api, req, q, &root) < 0 || timeout_option(api, req, q, &tmo) < 0) {
         return;
     }
     refs_job *r = calloc(1, sizeof *r);
@@ -675,15 +587,7 @@ void fog__api_refs(fog_api *api, h2o_req_t *req, const api_query *q)
     r->base.release = refs_release;
     fog__api_job_attach(api, &r->base, req);
     r->base.outstanding = 1;
-    req->res.status = 200;
-    req->res.reason = "OK";
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
-                   H2O_STRLIT("application/json"));
-    h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-chunked-output"), 0, NULL,
-                          H2O_STRLIT("1"));
-    r->gen.proceed = refs_proceed;
-    r->gen.stop = refs_stop;
-    h2o_start_response(req, &r->gen);
+    fog__api_stream_start(&r->st, &r->base, refs_stop);
 }
 
 /* --- Closing ------------------------------------------------------------------------------- */
@@ -765,24 +669,14 @@ static json_t *bw_object(uint64_t in, uint64_t out, double rin, double rout)
 
 void fog__api_stats_bw(fog_api *api, h2o_req_t *req, const api_query *q)
 {
-    (void)q;
-    const char *proto = query_opt(req, "proto");
-    const char *all = query_opt(req, "all");
+    const char *proto = fog__api_query_opt(q, "proto");
+    const char *all = fog__api_query_opt(q, "all");
     fog_proto_bytes pb[64];
     size_t n = fog_node_proto_bytes(api->node, pb, 64);
     n = n < 64 ? n : 64;
     if (proto != NULL) {
-        char *p = h2o_mem_alloc_pool(&req->pool, strlen(proto) + 1);
-        size_t o = 0;
-        for (const char *s = proto; *s != '\0'; s++) { /* %2F -> '/' and the like */
-            int h1 = s[0] == '%' ? fog_hex_digit((unsigned char)s[1]) : -1;
-            int h2 = h1 >= 0 ? fog_hex_digit((unsigned char)s[2]) : -1;
-            p[o++] = h2 >= 0 ? (char)(h1 * 16 + h2) : *s;
-            s += h2 >= 0 ? 2 : 0;
-        }
-        p[o] = '\0';
         for (size_t i = 0; i < n; i++) {
-            if (strcmp(pb[i].protocol, p) == 0) {
+            if (strcmp(pb[i].protocol, proto) == 0) {
                 fog__api_reply_json(req, 200, bw_object(pb[i].bytes_in, pb[i].bytes_out, 0, 0));
                 return;
             }

@@ -1,5 +1,7 @@
 /* internal.h: what the files of src/http share: the server struct, the parsed query string, the
- * reply helpers and the pending-request bookkeeping. Internal to src/http.
+ * reply helpers, the pending-request bookkeeping (server.c) and the responses streamed from the
+ * loop (stream.c). Internal to src/http (and fuzz/fuzz_api_query.c, which drives the query
+ * parser).
  */
 #ifndef FOG_HTTP_INTERNAL_H
 #define FOG_HTTP_INTERNAL_H
@@ -44,13 +46,23 @@ struct fog_api {
 };
 
 /* The query string: every arg= value and the few named options, percent-decoded, in the
- * request's memory pool. */
+ * request's memory pool; other options are looked up with fog__api_query_opt. */
 typedef struct {
     const char *arg[API_ARGS_MAX];
     size_t n_arg;
     const char *count;
     const char *interval;
+    const char *raw;       /* the query string after '?' (not NUL-terminated) */
+    size_t raw_len;
+    h2o_mem_pool_t *pool;  /* where decoded strings go */
 } api_query;
+
+/* Parses the query string s[0..len) ("k=v&k=v", '+' and %XX decoded) into q, its strings in
+ * pool. Returns 0, or FOG_ERR_INVALID with a detail (a broken escape, one decoding to NUL, more
+ * than API_ARGS_MAX arg= values). */
+int fog__api_query_parse(h2o_mem_pool_t *pool, const char *s, size_t len, api_query *q);
+/* The decoded value of the first key= option of a parsed query (pool string), or NULL. */
+const char *fog__api_query_opt(const api_query *q, const char *key);
 
 /* A request answered later: it lives until the node's callbacks for it are all back and the
  * request is gone (answered, or its connection closed). */
@@ -63,12 +75,41 @@ struct api_job {
     void (*release)(api_job *j); /* frees the job (after it left the list) */
 };
 
+/* A 200 response streamed in pieces, for endpoints whose lines come from the loop (stream.c):
+ * lines queue in pending while h2o sends inflight, and the two swap when h2o asks for more. */
+typedef struct {
+    h2o_generator_t gen;
+    api_job *job;
+    void (*stop)(api_job *j); /* h2o stopped the response (client gone); may be NULL */
+    fog_buf pending;   /* lines not handed to h2o yet */
+    fog_buf inflight;  /* lines h2o is sending */
+    bool started;      /* the 200 head was sent */
+    bool sending;      /* an h2o_send waits for proceed */
+    bool final_queued; /* the stream ends with what pending holds (maybe nothing) */
+    bool final_sent;   /* the last h2o_send is made */
+} api_stream;
+
+/* The head of a 200 response: its Content-Type and kubo's output flag header set to "1"
+ * ("x-chunked-output" for JSON lines, "x-stream-output" for raw bytes). */
+void fog__api_head_200(h2o_req_t *req, const char *content_type, const char *flag_header);
+/* Starts j's stream of JSON lines (application/json, x-chunked-output). */
+void fog__api_stream_start(api_stream *s, api_job *j, void (*stop)(api_job *j));
+/* Appends one line: v (stolen) as compact JSON; a line that cannot be made is dropped whole. */
+void fog__api_stream_line(api_stream *s, json_t *v);
+/* Hands pending lines to h2o (and the end, once final_queued) when it is ready for more. h2o may
+ * dispose the request, and so free the job, inside: must be the caller's last use of the job. */
+void fog__api_stream_flush(api_stream *s);
+/* Frees the buffers (the job's release). */
+void fog__api_stream_clear(api_stream *s);
+
 /* Replies (all end the request): a JSON value (stolen), an error object with its status. */
 void fog__api_reply_json(h2o_req_t *req, int status, json_t *v);
 void fog__api_reply_error(h2o_req_t *req, int status, const char *fmt, ...) FOG_PRINTF(3, 4);
 /* Parses a peer ID argument into id; on failure replies 400 with the parser's detail and returns
  * a negative code. Returns the binary length otherwise. */
 int fog__api_peer_arg(h2o_req_t *req, const char *arg, uint8_t id[FOG_PEER_ID_MAX]);
+/* Parses a CID argument ("CID" or "/ipfs/CID") into out; replies 400 on junk (negative code). */
+int fog__api_cid_arg(h2o_req_t *req, const char *arg, fog_cid *out);
 /* Links j into the server and to req's lifetime (j->req turns NULL when h2o disposes req). */
 void fog__api_job_attach(fog_api *api, api_job *j, h2o_req_t *req);
 /* Frees j when it has no callbacks to come and no request left. */

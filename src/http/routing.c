@@ -48,14 +48,8 @@
 
 typedef struct {
     api_job base;
-    h2o_generator_t gen;
+    api_stream st;     /* findprovs and query: the event lines */
     bool answered;     /* a whole reply (error or JSON) ended the request */
-    bool started;      /* the 200 head of a stream was sent */
-    bool sending;      /* an h2o_send waits for proceed */
-    bool final_queued; /* the stream ends with what pending holds (maybe nothing) */
-    bool final_sent;   /* the last h2o_send is made */
-    fog_buf pending;   /* lines not handed to h2o yet */
-    fog_buf inflight;  /* lines h2o is sending */
     fog_dht_op *op;    /* findprovs: the running search, NULL once over */
     size_t n_cids;     /* provide: the CIDs announced */
     fog_cid cids[API_ARGS_MAX];
@@ -64,78 +58,8 @@ typedef struct {
 static void rt_release(api_job *j)
 {
     rt_job *r = (rt_job *)j;
-    fog_buf_clear(&r->pending);
-    fog_buf_clear(&r->inflight);
+    fog__api_stream_clear(&r->st);
     free(r);
-}
-
-static rt_job *rt_of_gen(h2o_generator_t *g)
-{
-    return (rt_job *)(void *)((char *)g - offsetof(rt_job, gen));
-}
-
-/* Hands pending lines to h2o when it is ready for more. Must be the caller's last use of r. */
-static void rt_flush(rt_job *r)
-{
-    if (!r->started || r->sending || r->final_sent || r->base.req == NULL) {
-        return;
-    }
-    if (r->pending.len == 0 && !r->final_queued) {
-        return;
-    }
-    fog_buf t = r->inflight;
-    r->inflight = r->pending;
-    r->pending = t;
-    r->pending.len = 0;
-    h2o_send_state_t st = r->final_queued ? H2O_SEND_STATE_FINAL : H2O_SEND_STATE_IN_PROGRESS;
-    h2o_iovec_t iov = h2o_iovec_init(r->inflight.p, r->inflight.len);
-    r->sending = true;
-    r->final_sent = r->final_queued;
-    h2o_send(r->base.req, &iov, 1, st);
-}
-
-static void rt_proceed(h2o_generator_t *g, h2o_req_t *req)
-{
-    (void)req;
-    rt_job *r = rt_of_gen(g);
-    r->sending = false;
-    r->inflight.len = 0;
-    rt_flush(r);
-}
-
-static void rt_stop(h2o_generator_t *g, h2o_req_t *req)
-{
-    (void)g;
-    (void)req;
-}
-
-/* Starts the 200 stream (kubo's X-Chunked-Output). */
-static void rt_start(rt_job *r)
-{
-    h2o_req_t *req = r->base.req;
-    req->res.status = 200;
-    req->res.reason = "OK";
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
-                   H2O_STRLIT("application/json"));
-    h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-chunked-output"), 0, NULL,
-                          H2O_STRLIT("1"));
-    r->gen.proceed = rt_proceed;
-    r->gen.stop = rt_stop;
-    h2o_start_response(req, &r->gen);
-    r->started = true;
-}
-
-/* Appends one event line (v stolen); a line that cannot be made is dropped whole. */
-static void rt_line(rt_job *r, json_t *v)
-{
-    char *s = v != NULL ? json_dumps(v, JSON_COMPACT) : NULL;
-    json_decref(v);
-    size_t len = s != NULL ? strlen(s) : 0;
-    if (s != NULL && fog_buf_append(&r->pending, (const uint8_t *)s, len) == 0 &&
-        fog_buf_append(&r->pending, (const uint8_t *)"\n", 1) < 0) {
-        r->pending.len -= len;
-    }
-    free(s);
 }
 
 static json_t *addr_info(const fog_dht_peer *p)
@@ -156,7 +80,7 @@ static json_t *event(int type, const char *id, json_t *responses, const char *ex
 }
 
 /* A job for req, attached, with one callback to come; NULL after answering 500. */
-static rt_job *rt_new(fog_api *api, h2o_req_t *req)
+static rt_job *rt_new(fog_api *api, h2o_req_t *req, void (*cancel)(api_job *j))
 {
     rt_job *r = calloc(1, sizeof *r);
     if (r == NULL) {
@@ -164,9 +88,24 @@ static rt_job *rt_new(fog_api *api, h2o_req_t *req)
         return NULL;
     }
     r->base.release = rt_release;
+    r->base.cancel = cancel;
     fog__api_job_attach(api, &r->base, req);
     r->base.outstanding = 1;
     return r;
+}
+
+/* rc: what starting r's DHT operation returned. False when it failed: the request is then
+ * answered 500 and r, with no callback to come, goes with it. */
+static bool rt_started(rt_job *r, h2o_req_t *req, int rc)
+{
+    if (rc >= 0) {
+        return true;
+    }
+    r->answered = true;
+    r->base.outstanding = 0;
+    r->op = NULL;
+    fog__api_reply_error(req, 500, "routing: %s", fog_err_detail(rc));
+    return false;
 }
 
 /* The callback is back: false when nobody waits for an answer any more (the job may be gone). */
@@ -180,21 +119,28 @@ static bool rt_back(rt_job *r)
     return true;
 }
 
+/* Ends a begun stream with a QueryError event: the server closes. The caller's last use of r. */
+static void rt_end_closing(rt_job *r)
+{
+    fog__api_stream_line(&r->st, event(ROUTING_QUERY_ERROR, "", NULL,
+                                       "the daemon is shutting down"));
+    r->st.final_queued = true;
+    fog__api_stream_flush(&r->st);
+}
+
 /* Server closing with a callback to come: end the request now. */
 static void rt_cancel(api_job *j)
 {
     rt_job *r = (rt_job *)j;
-    if (r->base.outstanding == 0 || r->base.req == NULL || r->answered || r->final_queued) {
+    if (r->base.outstanding == 0 || r->base.req == NULL || r->answered || r->st.final_queued) {
         return;
     }
-    if (!r->started) {
+    if (!r->st.started) {
         r->answered = true;
         fog__api_reply_error(r->base.req, 500, "the daemon is shutting down");
         return;
     }
-    rt_line(r, event(ROUTING_QUERY_ERROR, "", NULL, "the daemon is shutting down"));
-    r->final_queued = true;
-    rt_flush(r);
+    rt_end_closing(r);
 }
 
 /* Checks the DHT is on; answers 500 and returns false otherwise. */
@@ -205,19 +151,6 @@ static bool dht_on(fog_api *api, h2o_req_t *req)
         return false;
     }
     return true;
-}
-
-/* Parses a CID argument ("CID" or "/ipfs/CID"); answers 400 on junk. */
-static int cid_arg(h2o_req_t *req, const char *arg, fog_cid *out)
-{
-    if (strncmp(arg, "/ipfs/", 6) == 0) {
-        arg += 6;
-    }
-    int rc = fog_cid_parse(out, arg);
-    if (rc < 0) {
-        fog__api_reply_error(req, 400, "%s", fog_err_detail(rc));
-    }
-    return rc;
 }
 
 /* --- findpeer ------------------------------------------------------------------------------ */
@@ -243,32 +176,36 @@ static void findpeer_done(void *ud, int err, const fog_dht_peer *closest, size_t
     }
 }
 
-void fog__api_routing_findpeer(fog_api *api, h2o_req_t *req, const api_query *q)
+/* The one peer ID argument of findpeer and query, with the DHT on: its length, else -1 after
+ * answering. */
+static int peer_target(fog_api *api, h2o_req_t *req, const api_query *q,
+                       uint8_t id[FOG_PEER_ID_MAX])
 {
     if (q->n_arg != 1) {
         fog__api_reply_error(req, 400, "argument \"peerID\" is required (exactly one)");
-        return;
+        return -1;
     }
-    uint8_t id[FOG_PEER_ID_MAX];
     int len = fog__api_peer_arg(req, q->arg[0], id);
-    if (len < 0 || !dht_on(api, req)) {
+    return len < 0 || !dht_on(api, req) ? -1 : len;
+}
+
+void fog__api_routing_findpeer(fog_api *api, h2o_req_t *req, const api_query *q)
+{
+    uint8_t id[FOG_PEER_ID_MAX];
+    int len = peer_target(api, req, q, id);
+    if (len < 0) {
         return;
     }
     if (fog_slice_eq(fog_slice_make(id, (size_t)len), fog_node_peer_id(api->node))) {
         fog__api_reply_error(req, 400, "routing: cannot search for yourself");
         return;
     }
-    rt_job *r = rt_new(api, req);
+    rt_job *r = rt_new(api, req, rt_cancel);
     if (r == NULL) {
         return;
     }
-    r->base.cancel = rt_cancel;
     int rc = fog_dht_find_peer(api->cfg.dht, id, (size_t)len, findpeer_done, r);
-    if (rc < 0) {
-        r->answered = true;
-        r->base.outstanding = 0;
-        fog__api_reply_error(req, 500, "routing: %s", fog_err_detail(rc));
-    }
+    rt_started(r, req, rc);
 }
 
 /* --- findprovs ----------------------------------------------------------------------------- */
@@ -276,7 +213,7 @@ void fog__api_routing_findpeer(fog_api *api, h2o_req_t *req, const api_query *q)
 static void findprovs_found(void *ud, int err, const fog_dht_peer *provs, size_t n, bool done)
 {
     rt_job *r = ud;
-    if (r->base.req == NULL || r->final_queued) {
+    if (r->base.req == NULL || r->st.final_queued) {
         /* The client left: stop the search (a callback may cancel its own search). */
         if (!done) {
             fog_dht_cancel(r->op);
@@ -288,7 +225,7 @@ static void findprovs_found(void *ud, int err, const fog_dht_peer *provs, size_t
     for (size_t i = 0; i < n; i++) {
         json_t *resp = json_array();
         json_array_append_new(resp, addr_info(&provs[i]));
-        rt_line(r, event(ROUTING_PROVIDER, "", resp, ""));
+        fog__api_stream_line(&r->st, event(ROUTING_PROVIDER, "", resp, ""));
     }
     if (done) {
         r->op = NULL;
@@ -296,11 +233,11 @@ static void findprovs_found(void *ud, int err, const fog_dht_peer *provs, size_t
         if (err < 0) {
             char msg[300];
             snprintf(msg, sizeof msg, "routing: %s", fog_strerror(err));
-            rt_line(r, event(ROUTING_QUERY_ERROR, "", NULL, msg));
+            fog__api_stream_line(&r->st, event(ROUTING_QUERY_ERROR, "", NULL, msg));
         }
-        r->final_queued = true;
+        r->st.final_queued = true;
     }
-    rt_flush(r);
+    fog__api_stream_flush(&r->st);
 }
 
 static void findprovs_cancel(api_job *j)
@@ -311,12 +248,10 @@ static void findprovs_cancel(api_job *j)
         r->op = NULL;
         r->base.outstanding = 0;
     }
-    if (r->base.req == NULL || r->final_queued) {
+    if (r->base.req == NULL || r->st.final_queued) {
         return;
     }
-    rt_line(r, event(ROUTING_QUERY_ERROR, "", NULL, "the daemon is shutting down"));
-    r->final_queued = true;
-    rt_flush(r);
+    rt_end_closing(r);
 }
 
 /* num-providers (sent as count, n or num-providers); answers 400 and returns -1 on junk. */
@@ -344,25 +279,19 @@ void fog__api_routing_findprovs(fog_api *api, h2o_req_t *req, const api_query *q
     }
     fog_cid c;
     size_t count = 0;
-    if (cid_arg(req, q->arg[0], &c) < 0 || findprovs_count(req, q, &count) < 0 ||
+    if (fog__api_cid_arg(req, q->arg[0], &c) < 0 || findprovs_count(req, q, &count) < 0 ||
         !dht_on(api, req)) {
         return;
     }
-    rt_job *r = rt_new(api, req);
+    rt_job *r = rt_new(api, req, findprovs_cancel);
     if (r == NULL) {
         return;
     }
-    r->base.cancel = findprovs_cancel;
     fog_slice mh = fog_cid_mh(&c);
     int rc = fog_dht_find_providers(api->cfg.dht, mh.p, mh.len, count, findprovs_found, r, &r->op);
-    if (rc < 0) {
-        r->answered = true;
-        r->base.outstanding = 0;
-        r->op = NULL;
-        fog__api_reply_error(req, 500, "routing: %s", fog_err_detail(rc));
-        return;
+    if (rt_started(r, req, rc)) {
+        fog__api_stream_start(&r->st, &r->base, NULL);
     }
-    rt_start(r);
 }
 
 /* --- query --------------------------------------------------------------------------------- */
@@ -380,38 +309,29 @@ static void query_done(void *ud, int err, const fog_dht_peer *closest, size_t n,
         fog__api_reply_error(r->base.req, 500, "routing: %s", fog_strerror(err));
         return;
     }
-    rt_start(r);
+    fog__api_stream_start(&r->st, &r->base, NULL);
     for (size_t i = 0; i < n; i++) {
         char id[128];
         fog__api_peer_text(fog_slice_make(closest[i].id, closest[i].id_len), id, sizeof id);
-        rt_line(r, event(ROUTING_FINAL_PEER, id, NULL, ""));
+        fog__api_stream_line(&r->st, event(ROUTING_FINAL_PEER, id, NULL, ""));
     }
-    r->final_queued = true;
-    rt_flush(r);
+    r->st.final_queued = true;
+    fog__api_stream_flush(&r->st);
 }
 
 void fog__api_routing_query(fog_api *api, h2o_req_t *req, const api_query *q)
 {
-    if (q->n_arg != 1) {
-        fog__api_reply_error(req, 400, "argument \"peerID\" is required (exactly one)");
-        return;
-    }
     uint8_t id[FOG_PEER_ID_MAX];
-    int len = fog__api_peer_arg(req, q->arg[0], id);
-    if (len < 0 || !dht_on(api, req)) {
+    int len = peer_target(api, req, q, id);
+    if (len < 0) {
         return;
     }
-    rt_job *r = rt_new(api, req);
+    rt_job *r = rt_new(api, req, rt_cancel);
     if (r == NULL) {
         return;
     }
-    r->base.cancel = rt_cancel;
     int rc = fog_dht_get_closest(api->cfg.dht, id, (size_t)len, query_done, r);
-    if (rc < 0) {
-        r->answered = true;
-        r->base.outstanding = 0;
-        fog__api_reply_error(req, 500, "routing: %s", fog_err_detail(rc));
-    }
+    rt_started(r, req, rc);
 }
 
 /* --- provide ------------------------------------------------------------------------------- */
@@ -478,7 +398,7 @@ void fog__api_routing_provide(fog_api *api, h2o_req_t *req, const api_query *q)
     fog_cid cids[API_ARGS_MAX];
     fog_slice keys[API_ARGS_MAX];
     for (size_t i = 0; i < q->n_arg; i++) {
-        if (cid_arg(req, q->arg[i], &cids[i]) < 0) {
+        if (fog__api_cid_arg(req, q->arg[i], &cids[i]) < 0) {
             return;
         }
     }
@@ -489,20 +409,15 @@ void fog__api_routing_provide(fog_api *api, h2o_req_t *req, const api_query *q)
         fog__api_reply_error(req, 500, "routing: cannot provide, no connected peers");
         return;
     }
-    rt_job *r = rt_new(api, req);
+    rt_job *r = rt_new(api, req, rt_cancel);
     if (r == NULL) {
         return;
     }
-    r->base.cancel = rt_cancel;
     r->n_cids = q->n_arg;
     memcpy(r->cids, cids, q->n_arg * sizeof cids[0]);
     for (size_t i = 0; i < q->n_arg; i++) {
         keys[i] = fog_cid_mh(&r->cids[i]);
     }
     int rc = fog_dht_provide(api->cfg.dht, keys, q->n_arg, provide_done, r);
-    if (rc < 0) {
-        r->answered = true;
-        r->base.outstanding = 0;
-        fog__api_reply_error(req, 500, "routing: %s", fog_err_detail(rc));
-    }
+    rt_started(r, req, rc);
 }

@@ -85,6 +85,18 @@ int fog__api_peer_arg(h2o_req_t *req, const char *arg, uint8_t id[FOG_PEER_ID_MA
     return len;
 }
 
+int fog__api_cid_arg(h2o_req_t *req, const char *arg, fog_cid *out)
+{
+    if (strncmp(arg, "/ipfs/", 6) == 0) {
+        arg += 6;
+    }
+    int rc = fog_cid_parse(out, arg);
+    if (rc < 0) {
+        fog__api_reply_error(req, 400, "%s", fog_err_detail(rc));
+    }
+    return rc;
+}
+
 void fog__api_reply_error(h2o_req_t *req, int status, const char *fmt, ...)
 {
     char msg[512];
@@ -184,14 +196,13 @@ static char *pct_decode(h2o_mem_pool_t *pool, const char *s, size_t len)
         if (c == '+') {
             c = ' ';
         } else if (c == '%') {
-            if (len - i < 3 || fog_hex_digit((unsigned char)s[i + 1]) < 0 || fog_hex_digit((unsigned char)s[i + 2]) < 0) {
+            int hi = len - i >= 3 ? fog_hex_digit((unsigned char)s[i + 1]) : -1;
+            int lo = hi >= 0 ? fog_hex_digit((unsigned char)s[i + 2]) : -1;
+            if (lo < 0 || (hi == 0 && lo == 0)) {
                 return NULL;
             }
-            c = (char)(fog_hex_digit((unsigned char)s[i + 1]) * 16 + fog_hex_digit((unsigned char)s[i + 2]));
+            c = (char)(hi * 16 + lo);
             i += 2;
-            if (c == '\0') {
-                return NULL;
-            }
         }
         out[o++] = c;
     }
@@ -199,36 +210,46 @@ static char *pct_decode(h2o_mem_pool_t *pool, const char *s, size_t len)
     return out;
 }
 
-/* Fills q from the request's query string; 400 is answered and -1 returned on junk. */
-static int parse_query(h2o_req_t *req, api_query *q)
+/* The key=value pair that starts at *pos in q's string, both decoded; advances *pos past it.
+ * Returns false at the end, and sets *key NULL when the pair does not decode. */
+static bool next_pair(const api_query *q, size_t *pos, const char **key, const char **val)
+{
+    const char *s = q->raw;
+    size_t start = *pos, end = *pos, eq = *pos;
+    if (start >= q->raw_len) {
+        return false;
+    }
+    while (end < q->raw_len && s[end] != '&') {
+        end++;
+    }
+    while (eq < end && s[eq] != '=') {
+        eq++;
+    }
+    size_t vstart = eq < end ? eq + 1 : end;
+    *key = pct_decode(q->pool, s + start, eq - start);
+    *val = pct_decode(q->pool, s + vstart, end - vstart);
+    if (*val == NULL) {
+        *key = NULL;
+    }
+    *pos = end + 1;
+    return true;
+}
+
+int fog__api_query_parse(h2o_mem_pool_t *pool, const char *s, size_t len, api_query *q)
 {
     memset(q, 0, sizeof *q);
-    if (req->query_at == SIZE_MAX) {
-        return 0;
-    }
-    const char *s = req->path.base + req->query_at + 1;
-    size_t len = req->path.len - req->query_at - 1;
-    size_t start = 0;
-    while (start < len) {
-        size_t end = start;
-        while (end < len && s[end] != '&') {
-            end++;
-        }
-        size_t eq = start;
-        while (eq < end && s[eq] != '=') {
-            eq++;
-        }
-        char *key = pct_decode(&req->pool, s + start, eq - start);
-        size_t vstart = eq < end ? eq + 1 : end;
-        char *val = pct_decode(&req->pool, s + vstart, end - vstart);
-        if (key == NULL || val == NULL) {
-            fog__api_reply_error(req, 400, "malformed query string");
-            return -1;
+    q->raw = s;
+    q->raw_len = len;
+    q->pool = pool;
+    size_t pos = 0;
+    const char *key = NULL, *val = NULL;
+    while (next_pair(q, &pos, &key, &val)) {
+        if (key == NULL) {
+            return fog_errf(FOG_ERR_INVALID, "malformed query string");
         }
         if (strcmp(key, "arg") == 0) {
             if (q->n_arg == API_ARGS_MAX) {
-                fog__api_reply_error(req, 400, "too many arguments (at most %d)", API_ARGS_MAX);
-                return -1;
+                return fog_errf(FOG_ERR_INVALID, "too many arguments (at most %d)", API_ARGS_MAX);
             }
             q->arg[q->n_arg++] = val;
         } else if (strcmp(key, "count") == 0 || strcmp(key, "n") == 0 ||
@@ -237,7 +258,36 @@ static int parse_query(h2o_req_t *req, api_query *q)
         } else if (strcmp(key, "interval") == 0) {
             q->interval = val;
         }
-        start = end + 1;
+    }
+    return 0;
+}
+
+const char *fog__api_query_opt(const api_query *q, const char *key)
+{
+    size_t pos = 0;
+    const char *k = NULL, *v = NULL;
+    while (next_pair(q, &pos, &k, &v)) {
+        if (k != NULL && strcmp(k, key) == 0) {
+            return v;
+        }
+    }
+    return NULL;
+}
+
+/* Fills q from the request's query string; 400 is answered and -1 returned on junk. */
+static int parse_query(h2o_req_t *req, api_query *q)
+{
+    const char *s = "";
+    size_t len = 0;
+    if (req->query_at != SIZE_MAX) {
+        s = req->path.base + req->query_at + 1;
+        len = req->path.len - req->query_at - 1;
+    }
+    fog_err_clear();
+    int rc = fog__api_query_parse(&req->pool, s, len, q);
+    if (rc < 0) {
+        fog__api_reply_error(req, 400, "%s", fog_err_detail(rc));
+        return -1;
     }
     return 0;
 }

@@ -166,7 +166,7 @@ void fog_store_batch_abort(fog_store_batch *b)
     }
 }
 
-/* Provider records (providers.c) write in the batch's transaction. */
+/* Provider and value records (providers.c, records.c) write in the batch's transaction. */
 MDB_txn *fog__store_batch_txn(fog_store_batch *b, int *err_out)
 {
     if (b->txn == NULL) {
@@ -178,4 +178,15 @@ MDB_txn *fog__store_batch_txn(fog_store_batch *b, int *err_out)
 fog_store *fog__store_batch_store(fog_store_batch *b)
 {
     return b->s;
+}
+
+MDB_txn *fog__store_batch_table_txn(fog_store_batch *b, bool present, const char *what,
+                                    const char *table, int *err_out)
+{
+    MDB_txn *txn = fog__store_batch_txn(b, err_out);
+    if (txn != NULL && !present) {
+        *err_out = fog_errf(FOG_ERR_STORE, "%s: the repository has no %s table", what, table);
+        return NULL;
+    }
+    return txn;
 }

@@ -71,9 +71,32 @@ int fog__store_pin_key(const fog_cid *c, fog_cid *key_out);
 int fog__store_pin_put(fog_store *s, MDB_txn *txn, const fog_cid *c, int kind);
 
 /* The current write transaction of a live batch (batch.c), for records other than blocks
- * (providers.c); NULL with *err_out set to the batch's error when it failed. */
+ * (providers.c, records.c); NULL with *err_out set to the batch's error when it failed. */
 MDB_txn *fog__store_batch_txn(fog_store_batch *b, int *err_out);
 fog_store *fog__store_batch_store(fog_store_batch *b);
+/* The same for a sub-database that older repositories may lack (present: the store's has_ flag):
+ * when it is missing, NULL with *err_out FOG_ERR_STORE, "WHAT: the repository has no TABLE
+ * table". */
+MDB_txn *fog__store_batch_table_txn(fog_store_batch *b, bool present, const char *what,
+                                    const char *table, int *err_out);
+
+/* The 8-byte big-endian numbers that head provider and value records (times in Unix ms). */
+static inline void fog__store_put_be64(uint8_t *p, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--) {
+        p[i] = (uint8_t)(v & 0xff);
+        v >>= 8;
+    }
+}
+
+static inline uint64_t fog__store_get_be64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (size_t i = 0; i < 8; i++) {
+        v = (v << 8) | p[i];
+    }
+    return v;
+}
 
 /* Calls fn for every pin in txn, in key order; a non-zero return stops and is returned. */
 int fog__store_pin_each(fog_store *s, MDB_txn *txn, fog_pin_fn fn, void *ctx);

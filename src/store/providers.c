@@ -13,23 +13,6 @@
 #define PROV_PEER_MAX 64 /* longest peer ID stored (identity multihash of a <= 42-byte key) */
 #define PROV_HDR 8       /* expiry */
 
-static void put_u64(uint8_t *p, uint64_t v)
-{
-    for (int i = 7; i >= 0; i--) {
-        p[i] = (uint8_t)(v & 0xff);
-        v >>= 8;
-    }
-}
-
-static uint64_t get_u64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (size_t i = 0; i < 8; i++) {
-        v = (v << 8) | p[i];
-    }
-    return v;
-}
-
 int fog_store_batch_provider_put(fog_store_batch *b, fog_slice key, fog_slice peer,
                                  uint64_t expires_ms, fog_slice data)
 {
@@ -38,20 +21,18 @@ int fog_store_batch_provider_put(fog_store_batch *b, fog_slice key, fog_slice pe
         return fog_errf(FOG_ERR_INVALID, "provider record: key, peer or data length out of range");
     }
     int err = 0;
-    MDB_txn *txn = fog__store_batch_txn(b, &err);
+    fog_store *s = fog__store_batch_store(b);
+    MDB_txn *txn = fog__store_batch_table_txn(b, s->has_providers, "provider records",
+                                              "providers", &err);
     if (txn == NULL) {
         return err;
-    }
-    fog_store *s = fog__store_batch_store(b);
-    if (!s->has_providers) {
-        return fog_errf(FOG_ERR_STORE, "provider records: the repository has no providers table");
     }
     uint8_t k[1 + FOG_STORE_PROV_KEY_MAX + PROV_PEER_MAX];
     uint8_t v[PROV_HDR + FOG_STORE_PROV_DATA_MAX];
     k[0] = (uint8_t)key.len;
     memcpy(k + 1, key.p, key.len);
     memcpy(k + 1 + key.len, peer.p, peer.len);
-    put_u64(v, expires_ms);
+    fog__store_put_be64(v, expires_ms);
     if (data.len > 0) {
         memcpy(v + PROV_HDR, data.p, data.len);
     }
@@ -75,7 +56,7 @@ static int scan_key(MDB_cursor *c, fog_slice key, uint64_t now_ms, fog_prov_fn f
         }
         if (mv.mv_size >= PROV_HDR) {
             const uint8_t *vp = mv.mv_data;
-            uint64_t exp = get_u64(vp);
+            uint64_t exp = fog__store_get_be64(vp);
             if (exp > now_ms) {
                 fog_slice peer = fog_slice_make(kp + 1 + key.len, mk.mv_size - 1 - key.len);
                 int r = fn(ctx, peer, exp, fog_slice_make(vp + PROV_HDR,
@@ -133,7 +114,7 @@ int fog_store_batch_providers_sweep(fog_store_batch *b, uint64_t now_ms, size_t 
         rc = mdb_cursor_get(c, &mk, &mv, MDB_FIRST);
     }
     while (rc == 0) {
-        if (mv.mv_size < PROV_HDR || get_u64(mv.mv_data) <= now_ms) {
+        if (mv.mv_size < PROV_HDR || fog__store_get_be64(mv.mv_data) <= now_ms) {
             if ((rc = mdb_cursor_del(c, 0)) != 0) {
                 break;
             }

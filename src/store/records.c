@@ -10,32 +10,11 @@
 
 #define REC_HDR 8 /* received time */
 
-static void put_u64(uint8_t *p, uint64_t v)
-{
-    for (int i = 7; i >= 0; i--) {
-        p[i] = (uint8_t)(v & 0xff);
-        v >>= 8;
-    }
-}
-
-static uint64_t get_u64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (size_t i = 0; i < 8; i++) {
-        v = (v << 8) | p[i];
-    }
-    return v;
-}
-
 /* The batch's transaction when the records table exists; NULL with *err set otherwise. */
 static MDB_txn *rec_txn(fog_store_batch *b, int *err)
 {
-    MDB_txn *txn = fog__store_batch_txn(b, err);
-    if (txn != NULL && !fog__store_batch_store(b)->has_records) {
-        *err = fog_errf(FOG_ERR_STORE, "value records: the repository has no records table");
-        return NULL;
-    }
-    return txn;
+    return fog__store_batch_table_txn(b, fog__store_batch_store(b)->has_records, "value records",
+                                      "records", err);
 }
 
 int fog_store_batch_record_put(fog_store_batch *b, fog_slice key, uint64_t received_ms,
@@ -55,7 +34,7 @@ int fog_store_batch_record_put(fog_store_batch *b, fog_slice key, uint64_t recei
     if (rc != 0) {
         return fog__store_mdb_err(s, rc, "writing a value record");
     }
-    put_u64(mv.mv_data, received_ms);
+    fog__store_put_be64(mv.mv_data, received_ms);
     if (value.len > 0) {
         memcpy((uint8_t *)mv.mv_data + REC_HDR, value.p, value.len);
     }
@@ -98,7 +77,7 @@ int fog_store_record_get(fog_store *s, fog_slice key, uint64_t *received_ms, fog
     } else if (mrc != 0) {
         rc = fog__store_mdb_err(s, mrc, "reading a value record");
     } else {
-        *received_ms = get_u64(mv.mv_data);
+        *received_ms = fog__store_get_be64(mv.mv_data);
         rc = fog_buf_append(value_out, (const uint8_t *)mv.mv_data + REC_HDR,
                             mv.mv_size - REC_HDR);
     }

@@ -49,19 +49,8 @@ T_FETCH=${T_FETCH:-60} # seconds for one fetch or lookup before it counts as fai
 
 PIDS=()
 all_stop() {
-    local p i
     helia_stop_all
-    for p in "${PIDS[@]}"; do
-        kill -TERM "$p" 2>/dev/null || true
-    done
-    for p in "${PIDS[@]}"; do
-        for ((i = 0; i < 100; i++)); do
-            kill -0 "$p" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -9 "$p" 2>/dev/null || true
-        wait "$p" 2>/dev/null || true
-    done
+    stop_pids "${PIDS[@]}"
     PIDS=()
     cleanup
 }
@@ -69,20 +58,6 @@ trap all_stop EXIT
 abort() {
     summary
     exit 1
-}
-wait_line() { # FILE PATTERN [TENTHS]
-    local i
-    for ((i = 0; i < ${3:-50}; i++)); do
-        grep -q -- "$2" "$1" 2>/dev/null && return 0
-        sleep 0.1
-    done
-    return 1
-}
-peer_id() {
-    sed -n 's/^ *"PeerID": "\(.*\)",\{0,1\}$/\1/p' "$1/config"
-}
-listen_addr() {
-    sed -n "s|^listening on \(/ip4/127.0.0.1/tcp/[1-9][0-9]*/p2p/.*\)$|\1|p" "$1.out" | head -n 1
 }
 f() { # f N ARGS...: the fog CLI on daemon N's repository, limited to T_FETCH seconds
     local n=$1

@@ -32,38 +32,12 @@ fi
 
 PIDS=()
 all_stop() {
-    local p i
-    for p in "${PIDS[@]}"; do
-        kill -TERM "$p" 2>/dev/null || true
-    done
-    for p in "${PIDS[@]}"; do
-        for ((i = 0; i < 100; i++)); do
-            kill -0 "$p" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -9 "$p" 2>/dev/null || true
-        wait "$p" 2>/dev/null || true
-    done
+    stop_pids "${PIDS[@]}"
     PIDS=()
     cleanup
 }
 trap all_stop EXIT
 
-# wait_line FILE PATTERN [TENTHS]: waits until grep finds PATTERN in FILE.
-wait_line() {
-    local i
-    for ((i = 0; i < ${3:-50}; i++)); do
-        grep -q -- "$2" "$1" 2>/dev/null && return 0
-        sleep 0.1
-    done
-    return 1
-}
-peer_id() {
-    sed -n 's/^ *"PeerID": "\(.*\)",\{0,1\}$/\1/p' "$1/config"
-}
-listen_addr() {
-    sed -n "s|^listening on \(/ip4/127.0.0.1/tcp/[1-9][0-9]*/p2p/.*\)$|\1|p" "$1.out" | head -n 1
-}
 # start_daemon N: fog daemon on $work/dN, loopback port 0; waits for "daemon is ready".
 start_daemon() {
     local r=$work/d$1 loop=/ip4/127.0.0.1/tcp/0

@@ -70,15 +70,6 @@ all_stop() {
 }
 trap all_stop EXIT
 
-# wait_line FILE PATTERN [TENTHS]: waits until grep finds PATTERN in FILE.
-wait_line() {
-    local i
-    for ((i = 0; i < ${3:-50}; i++)); do
-        grep -q -- "$2" "$1" 2>/dev/null && return 0
-        sleep 0.1
-    done
-    return 1
-}
 f() {
     "$FOG" --repo "$R" "$@"
 }

@@ -14,27 +14,14 @@
 
 #include <uv.h>
 
-#include "fog/bswap.h"
 #include "fog/crypto.h"
 #include "fog/fetch.h"
-#include "fog/node.h"
-#include "fog/store.h"
-#include "fog/storew.h"
 #include "fog/unixfs.h"
 #include "uvtest.h"
+#include "nettest.h"
 
 #define BIG_LEN (3u * 1024u * 1024u + 12345u)
 #define SMALL_LEN 1000u
-
-typedef struct {
-    char dir[256];
-    fog_store *store;
-    fog_store_writer *w;
-    fog_node *n;
-    fog_bswap *b;
-    fog_multiaddr addr;
-    bool closed, wclosed;
-} tnode;
 
 static void fill(uint8_t *p, size_t len, uint32_t seed)
 {
@@ -45,77 +32,6 @@ static void fill(uint8_t *p, size_t len, uint32_t seed)
         x ^= x << 17;
         p[i] = (uint8_t)(x >> 24);
     }
-}
-
-static void set_true(void *ud)
-{
-    *(bool *)ud = true;
-}
-
-static void repo_make(tnode *t)
-{
-    memset(t, 0, sizeof *t);
-    assert_true(tl_mkdtemp(t->dir, sizeof t->dir, "fetch"));
-    assert_int_equal(fog_repo_init(t->dir, NULL, 0), 0);
-    assert_int_equal(fog_store_open(&t->store, t->dir, FOG_STORE_WRITE), 0);
-}
-
-static void node_start(tnode *t)
-{
-    uint8_t secret[64];
-    fog_store_identity_secret(t->store, secret);
-    fog_node_config cfg;
-    fog_node_config_default(&cfg);
-    cfg.identity_secret = secret;
-    assert_int_equal(fog_multiaddr_parse(&cfg.listen[0], "/ip4/127.0.0.1/tcp/0"), 0);
-    cfg.n_listen = 1;
-    assert_int_equal(fog_node_new(&t->n, &loop, &cfg), 0);
-    assert_int_equal(fog_store_writer_new(&t->w, &loop, t->store), 0);
-    fog_bswap_config bc;
-    fog_bswap_config_default(&bc);
-    bc.loop = &loop;
-    bc.store = t->store;
-    bc.writer = t->w;
-    bc.want_timeout_ms = 1000;
-    assert_int_equal(fog_bswap_new(&t->b, t->n, &bc), 0);
-    fog_node_observer o = fog_bswap_observer(t->b);
-    fog_node_set_observer(t->n, &o);
-    assert_int_equal(fog_node_start(t->n), 0);
-    assert_int_equal(fog_node_listen_addrs(t->n, &t->addr, 1), 1);
-}
-
-static void node_stop(tnode *t)
-{
-    fog_node_close(t->n, set_true, &t->closed);
-    assert_true(wait_for(is_true, &t->closed));
-    fog_bswap_free(t->b);
-    fog_store_writer_close(t->w, set_true, &t->wclosed);
-    assert_true(wait_for(is_true, &t->wclosed));
-    fog_store_writer_free(t->w);
-    fog_node_free(t->n);
-    fog_store_close(t->store);
-    assert_int_equal(tl_rm_rf(t->dir), 0);
-}
-
-typedef struct {
-    bool done;
-    int err;
-} dial_res;
-
-static void dial_cb(void *ud, int err, const char *detail, fog_slice peer)
-{
-    (void)detail, (void)peer;
-    dial_res *r = ud;
-    r->done = true;
-    r->err = err;
-}
-
-static void connect_pair(tnode *a, tnode *b)
-{
-    dial_res r = {0};
-    assert_int_equal(fog_node_dial(a->n, &b->addr, dial_cb, &r), 0);
-    assert_true(wait_for(is_true, &r.done));
-    assert_int_equal(r.err, 0);
 }
 
 /* --- the content on A ---------------------------------------------------------------------- */
@@ -184,6 +100,28 @@ static void import_content(tnode *t, content *ct)
     assert_true(ct->blocks > 12); /* 13 leaves of 256 KiB at least, the file node, the folder */
 }
 
+/* Two nodes, B connected to A; with ct, A holds the imported content. */
+static void pair_up(tnode *a, tnode *b, content *ct)
+{
+    repo_make(a, "fetch");
+    repo_make(b, "fetch");
+    if (ct != NULL) {
+        import_content(a, ct);
+    }
+    node_start(a);
+    node_start(b);
+    connect_pair(b, a);
+}
+
+static void pair_down(tnode *a, tnode *b, content *ct)
+{
+    node_stop(b);
+    node_stop(a);
+    if (ct != NULL) {
+        free(ct->big_bytes);
+    }
+}
+
 /* --- reading B's store back ---------------------------------------------------------------- */
 
 typedef struct {
@@ -250,12 +188,7 @@ static void test_fetch_dag_folder(void **state)
     (void)state;
     tnode a, b;
     content ct;
-    repo_make(&a);
-    repo_make(&b);
-    import_content(&a, &ct);
-    node_start(&a);
-    node_start(&b);
-    connect_pair(&b, &a);
+    pair_up(&a, &b, &ct);
     fetch_res r = {0};
     fog_fetch_config cfg = {.writer = b.w, .block = on_block, .done = on_done, .ud = &r};
     uint64_t t0 = uv_hrtime();
@@ -282,9 +215,7 @@ static void test_fetch_dag_folder(void **state)
         }
     }
     assert_true(bs_in >= BIG_LEN);
-    node_stop(&b);
-    node_stop(&a);
-    free(ct.big_bytes);
+    pair_down(&a, &b, &ct);
 }
 
 /* Nobody has the root: the fetch ends with FOG_ERR_TIMEOUT naming the block. */
@@ -292,11 +223,7 @@ static void test_fetch_dag_timeout(void **state)
 {
     (void)state;
     tnode a, b;
-    repo_make(&a);
-    repo_make(&b);
-    node_start(&a);
-    node_start(&b);
-    connect_pair(&b, &a);
+    pair_up(&a, &b, NULL);
     uint8_t junk[32];
     fill(junk, sizeof junk, 99);
     fog_cid missing;
@@ -309,8 +236,7 @@ static void test_fetch_dag_timeout(void **state)
     char text[FOG_CID_STR_MAX];
     assert_true(fog_cid_format(&missing, 0, text, sizeof text) > 0);
     assert_non_null(strstr(r.detail, text));
-    node_stop(&b);
-    node_stop(&a);
+    pair_down(&a, &b, NULL);
 }
 
 static bool got_some(void *arg)
@@ -335,12 +261,7 @@ static void test_fetch_dag_cancel(void **state)
     (void)state;
     tnode a, b;
     content ct;
-    repo_make(&a);
-    repo_make(&b);
-    import_content(&a, &ct);
-    node_start(&a);
-    node_start(&b);
-    connect_pair(&b, &a);
+    pair_up(&a, &b, &ct);
     fetch_res r = {0};
     fog_fetch_config cfg = {.writer = b.w, .block = on_block, .done = on_done, .ud = &r};
     fog_fetch *f = NULL;
@@ -349,9 +270,7 @@ static void test_fetch_dag_cancel(void **state)
     fog_fetch_cancel(f);
     run_for(300);
     assert_false(r.done);
-    node_stop(&b);
-    node_stop(&a);
-    free(ct.big_bytes);
+    pair_down(&a, &b, &ct);
 }
 
 /* --- the blocking source -------------------------------------------------------------------- */
@@ -411,12 +330,7 @@ static void source_cat(bool prefetch)
 {
     tnode a, b;
     content ct;
-    repo_make(&a);
-    repo_make(&b);
-    import_content(&a, &ct);
-    node_start(&a);
-    node_start(&b);
-    connect_pair(&b, &a);
+    pair_up(&a, &b, &ct);
     worker_ctx w = {.cid = ct.big, .want = ct.big_bytes, .len = BIG_LEN, .prefetch = prefetch};
     assert_int_equal(fog_fetch_source_new(&w.fs, &loop, b.b, b.store, b.w, 10000), 0);
     uint64_t t0 = uv_hrtime();
@@ -427,9 +341,7 @@ static void source_cat(bool prefetch)
     assert_true(w.cmp.same);
     assert_int_equal(w.cmp.at, BIG_LEN);
     fog_fetch_source_free(w.fs);
-    node_stop(&b);
-    node_stop(&a);
-    free(ct.big_bytes);
+    pair_down(&a, &b, &ct);
 }
 
 /* The exporter on a worker thread reads a 3 MiB file it does not have, block by block. */
@@ -451,11 +363,7 @@ static void test_fetch_source_timeout(void **state)
 {
     (void)state;
     tnode a, b;
-    repo_make(&a);
-    repo_make(&b);
-    node_start(&a);
-    node_start(&b);
-    connect_pair(&b, &a);
+    pair_up(&a, &b, NULL);
     uint8_t junk[32];
     fill(junk, sizeof junk, 98);
     worker_ctx w = {0};
@@ -469,8 +377,7 @@ static void test_fetch_source_timeout(void **state)
     assert_true(fog_cid_format(&w.cid, 0, text, sizeof text) > 0);
     assert_non_null(strstr(w.detail, text));
     fog_fetch_source_free(w.fs);
-    node_stop(&b);
-    node_stop(&a);
+    pair_down(&a, &b, NULL);
 }
 
 static int setup(void **state)

