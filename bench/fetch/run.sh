@@ -135,7 +135,7 @@ fog_round() {
     fi
     t1=$(date +%s%N)
     sampler_stop
-    mbps "$BYTES" $((t1 - t0)) >>"$HEL_WORK/fog.mbps"
+    { mbps "$BYTES" $((t1 - t0)); echo; } >>"$HEL_WORK/fog.mbps"
     status_kib "$s_pid" VmHWM >>"$HEL_WORK/s.hwm"
     status_kib "$c_pid" VmHWM >>"$HEL_WORK/c.hwm"
     peak_of "$HEL_WORK/fog$i.anon" "$s_pid" >>"$HEL_WORK/s.anon"

@@ -345,6 +345,8 @@ function fetchLog () {
             log.connected.add(name(d.provider))
         } else if (evt.type === 'helia:routing:find-providers:provider') {
             log.providers.add(name(d.provider.id))
+        } else if (evt.type === 'bitswap:found-provider') {
+            log.connected.add(name(d.provider.id))
         }
     }
     log.json = () => ({ providersFound: [...log.providers], peersUsed: [...log.connected] })
@@ -394,7 +396,11 @@ async function cmdGet (helia, [cidText, out, ms]) {
     const opts = { signal: AbortSignal.timeout(msArg(ms)), onProgress: fl.onProgress }
     const tally = { files: 0, dirs: 0, bytes: 0 }
     const start = Date.now()
-    await getTree(unixfs(helia), cid, out, opts, tally)
+    // One session for the whole tree, as a helia user fetching a folder would: its providers
+    // are found once, not per block (per-block lookups and broadcasts made a 138-block folder
+    // take 30-60 s among 24 peers).
+    const session = helia.blockstore.createSession(cid, { signal: opts.signal })
+    await getTree(unixfs({ blockstore: session }), cid, out, opts, tally)
     const took = Date.now() - start
     return { ok: true, ...tally, ms: took, MBps: mbps(tally.bytes, took), ...fl.json() }
 }
