@@ -98,6 +98,14 @@ FOG_NODISCARD int fog_store_view_begin(fog_store *s, fog_store_view **out);
 /* FOG_ERR_NOT_FOUND (with a detail line naming the CID) when the block is absent. */
 FOG_NODISCARD int fog_store_view_get(fog_store_view *v, const fog_cid *c, fog_slice *out);
 void fog_store_view_end(fog_store_view *v); /* NULL is a no-op */
+/* Gives back the memory pages of a block the view lent (data from fog_store_view_get) once the
+ * caller has copied what it needs: the whole pages inside data leave the process's resident set
+ * (madvise MADV_DONTNEED on LMDB's read-only file map; the bytes stay in the page cache and read
+ * back unchanged if touched again, by this view or any other). Reading a large block touches
+ * its pages, and each touched page counts in the process's RSS until the map is unmapped: a
+ * server streaming a 256 MiB file would otherwise grow by 256 MiB. Slices that are not inside
+ * the map (identity CIDs, copies) are left alone; partial pages at either end are kept. */
+void fog_store_view_release(fog_store_view *v, fog_slice data);
 
 /* A write batch for imports: puts accumulate in one LMDB write transaction that is committed
  * whenever it holds more than FOG_STORE_BATCH_BYTES (to bound memory; those commits sync data but

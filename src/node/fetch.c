@@ -363,6 +363,7 @@ struct fog_fetch_source {
     bool cancelled;
     /* worker only */
     fog_store_view *view;
+    fog_slice lent;        /* the block view lent last; its pages are given back at the next */
     /* loop only */
     fog_fetch *prefetch;
     bool prefetch_started, prefetch_over;
@@ -401,12 +402,14 @@ static void src_answer(fog_fetch_source *fs, uint64_t gen, int state, int err,
     uv_mutex_unlock(&fs->mu);
 }
 
+static void src_view_end(fog_fetch_source *fs);
+
 static void src_try_free(fog_fetch_source *fs)
 {
     if (!fs->async_closed || fs->jobs > 0) {
         return;
     }
-    fog_store_view_end(fs->view);
+    src_view_end(fs);
     uv_cond_destroy(&fs->cond);
     uv_mutex_destroy(&fs->mu);
     free(fs->data);
@@ -556,18 +559,30 @@ static void src_async(uv_async_t *a)
 }
 
 /* Worker: reads c from a fresh view; 0 with *out lent, FOG_ERR_NOT_FOUND, or another error. */
-static int src_read_view(fog_fetch_source *fs, const fog_cid *c, fog_slice *out)
+/* Ends the view, giving back the pages of the block it lent last: a cat of a large file would
+ * otherwise keep every page it read from the map in our resident set. */
+static void src_view_end(fog_fetch_source *fs)
 {
+    if (fs->view != NULL && fs->lent.len > 0) {
+        fog_store_view_release(fs->view, fs->lent);
+    }
+    fs->lent = fog_slice_make(NULL, 0);
     fog_store_view_end(fs->view);
     fs->view = NULL;
+}
+
+static int src_read_view(fog_fetch_source *fs, const fog_cid *c, fog_slice *out)
+{
+    src_view_end(fs);
     int rc = fog_store_view_begin(fs->store, &fs->view);
     if (rc < 0) {
         return rc;
     }
     rc = fog_store_view_get(fs->view, c, out);
     if (rc < 0) {
-        fog_store_view_end(fs->view);
-        fs->view = NULL;
+        src_view_end(fs);
+    } else {
+        fs->lent = *out;
     }
     return rc;
 }

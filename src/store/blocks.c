@@ -19,6 +19,8 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "fog/mf.h"
 
@@ -179,6 +181,7 @@ int fog_store_delete(fog_store *s, const fog_cid *c)
 struct fog_store_view {
     fog_store *s;
     MDB_txn *txn;
+    uintptr_t lo, hi; /* the span of the map this view lent slices from (both 0: none) */
 };
 
 int fog_store_view_begin(fog_store *s, fog_store_view **out)
@@ -210,7 +213,33 @@ int fog_store_view_get(fog_store_view *v, const fog_cid *c, fog_slice *out)
         return rc == FOG_ERR_NOT_FOUND ? not_found(c) : rc;
     }
     *out = fog_slice_make(val.mv_data, val.mv_size);
+    uintptr_t start = (uintptr_t)val.mv_data, end = start + val.mv_size;
+    if (v->hi == 0 || start < v->lo) {
+        v->lo = start;
+    }
+    if (end > v->hi) {
+        v->hi = end;
+    }
     return 0;
+}
+
+void fog_store_view_release(fog_store_view *v, fog_slice data)
+{
+    if (v == NULL || data.len == 0) {
+        return;
+    }
+    long ps = sysconf(_SC_PAGESIZE);
+    uintptr_t page = ps > 0 ? (uintptr_t)ps : 4096u;
+    uintptr_t start = (uintptr_t)data.p, end = start + data.len;
+    /* LMDB's map is one contiguous mapping: inside the span of the slices this view lent from
+     * it means inside the map. Anything else (identity digests, copies) is never advised. */
+    if (start < v->lo || end > v->hi || end < start) {
+        return;
+    }
+    uintptr_t first = (start + page - 1) & ~(page - 1), last = end & ~(page - 1);
+    if (first < last) {
+        (void)madvise((void *)first, last - first, MADV_DONTNEED); /* advice only */
+    }
 }
 
 void fog_store_view_end(fog_store_view *v)
