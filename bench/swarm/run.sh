@@ -19,7 +19,8 @@
 # The HTTP run at 20 Mbit/s takes N*F/u (about 9 minutes for 20 x 64 MiB): SWARM_HTTP=0 leaves
 # the HTTP runs out; SWARM_BYTES=8388608 makes a quick run.
 # Env: FOG_BIN, SWARM_BYTES, SWARM_FETCHERS, SWARM_RATES, SWARM_HTTP (1), SWARM_FOG (1: 0 leaves
-# the fog runs out), SWARM_TIMEOUT (seconds
+# the fog runs out), SWARM_DIAG (0; 1: each node's peer count and `fog stats bw` after a fog
+# run, and the daemons' stderr copied to $FOG_BENCH_DIR/diag), SWARM_TIMEOUT (seconds
 # per run, default 1200), FOG_BENCH_DIR (default build/bench: swarm-results.txt and the scratch
 # folder).
 # Exit status: 0 when every run completed with every copy verified (a MISS of a target does not
@@ -35,6 +36,7 @@ RATES=${SWARM_RATES:-100 20}
 HTTP=${SWARM_HTTP:-1}
 FOGRUN=${SWARM_FOG:-1}
 RUN_TIMEOUT=${SWARM_TIMEOUT:-1200}
+DIAG=${SWARM_DIAG:-0}
 RESULTS=$W/swarm-results.txt
 PORT=8080
 
@@ -133,6 +135,17 @@ target() { # NAME VALUE OP LIMIT
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
 line() { echo "$*" | tee -a "$RESULTS"; }
 
+# diag_fog: per node, its peer count and `fog stats bw` (SWARM_DIAG=1; for tuning).
+diag_fog() {
+    local i
+    for ((i = 0; i <= NF; i++)); do
+        echo "  node $i: $(net_fog "$i" swarm peers 2>/dev/null | wc -l) peers;" \
+            "$(net_fog "$i" stats bw 2>/dev/null | tr '\n' ' ' | tr -s ' ')"
+    done
+    mkdir -p "$W/diag"
+    cp "$NET_REPOS"/n*.err "$W/diag/" 2>/dev/null
+}
+
 # run_fog R: a fresh swarm, the origin adds (and so provides) the file, every fetcher cats it.
 run_fog() {
     NET_REPOS=$S/fog-$1
@@ -143,6 +156,7 @@ run_fog() {
     done
     CID=$(net_fog 0 add -Q "$S/file" 2>"$S/add.err") || die "fog add: $(cat "$S/add.err")"
     fetch_all "fog-$1" "'$FOG' --repo '$NET_REPOS/n@I' cat $CID"
+    [ "$DIAG" = 1 ] && diag_fog
     net_fog_stop
     rm -rf "$NET_REPOS"
 }

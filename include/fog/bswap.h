@@ -16,27 +16,35 @@
  * when the block is stored later (fetched by a session of ours, or fog_bswap_notify_stored).
  * A peer's wants are answered in arrival order (boxo sorts by priority). Responses go out by a
  * round-robin over peers with at most server_task_bytes of blocks per message and turn (the
- * fair queue), encoded straight from a store view; a peer gets its next message only once the
- * node took the previous one whole (fog_stream_write's FOG_ERR_LIMIT, then on_writable), so a
- * peer costs at most the node's max_queued_bytes plus one message, and one greedy peer cannot
- * starve the others.
+ * fair queue), encoded straight from a store view, whose pages are then given back
+ * (fog_store_view_release: serving a large file keeps RSS flat); a peer gets its next message
+ * only once the node took the previous one whole (fog_stream_write's FOG_ERR_LIMIT, then
+ * on_writable), so a peer costs at most the node's max_queued_bytes plus one message, and one
+ * greedy peer cannot starve the others.
  *
  * Client: a session keeps its wants in order; the first session_inflight of them are active.
- * An active want is asked as a want-block (send_dont_have) of one peer: first one that said HAVE,
- * else a session peer not tried yet, the one with the fewest want-blocks outstanding, so that
- * one peer with everything gets hundreds of want-blocks at once and several share them. With no
- * such peer the want goes as a want-have (send_dont_have) to every connected peer (and to peers
- * connecting later); a peer answering HAVE joins the session. A DONT_HAVE, or no block within
- * want_timeout_ms, marks the peer tried and the want moves on; once everyone failed it, it
+ * A want going active is announced as a want-have (send_dont_have) to every connected peer (and
+ * to peers connecting later), so each peer says HAVE as soon as it stores the block; a peer
+ * answering HAVE joins the session. Each peer gets a budget of want-blocks that follows what it
+ * delivered in the last 100 ms (at least one or two blocks, growing each round trip while it
+ * keeps up: dozens over loopback, the floor at an origin shared by many fetchers), and a peer
+ * with budget free is asked for the rarest block it has that is not asked anywhere yet, ties
+ * broken at random, so that fetchers of the same file pull different blocks from the origin and
+ * then from each other (src/bitswap/session.c has the details, including the endgame). A
+ * DONT_HAVE, or no block within want_timeout_ms, moves the want on; once everyone failed it, it
  * starts over a timeout later (a want never fails by itself). An active want that no peer has
  * after provider_delay_ms makes the session ask the DHT for providers (fog_dht_find_providers;
  * once per want, at most 4 searches per session at a time, a want that finds 4 running asks
  * none) and dial them; they join the session. Blocks are accepted from any peer (in
  * the session or not; counted there), checked against their CID (the codec rebuilds the CID from
  * the bytes; fog_bitswap_block_matches), handed to every session that wants them, and queued to
- * the store through the writer; while the writer holds more than 32 MiB, sessions activate no
- * new wants (back-pressure). When a peer disconnects, its ledger is dropped and the want-blocks
- * outstanding at it move to other peers. A block nobody wants is dropped and counted.
+ * the store through the writer (one job per message, written from the parsed message's own
+ * memory: no copy). Back-pressure: while more than 8 MiB of received blocks wait for the store,
+ * sessions activate no new wants and inbound streams are held (their bytes are used but not
+ * given back to the peer's yamux window until the writer caught up), so a fast peer cannot
+ * fill our memory with blocks the disk has not taken yet. When a peer disconnects, its ledger
+ * is dropped and the want-blocks outstanding at it move to other peers. A block nobody wants
+ * is dropped and counted.
  *
  * Everything runs on the loop thread; callbacks are deferred to the loop (never called from
  * inside the call that registered them).
@@ -144,6 +152,8 @@ typedef struct {
     uint64_t dup_blocks_recv, dup_bytes_recv;   /* client, unwanted or twice */
     uint64_t haves_sent, dont_haves_sent;
     size_t peers;                               /* peers with a ledger */
+    size_t store_pending_bytes;                 /* received blocks queued to the store, not
+                                                   committed yet */
 } fog_bswap_stats;
 void fog_bswap_get_stats(const fog_bswap *b, fog_bswap_stats *out);
 

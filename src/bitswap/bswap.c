@@ -8,12 +8,17 @@
  * to every session.
  * Deferral: public calls only queue work and start the kick timer (0 ms); its callback delivers
  * blocks found in the store, activates wants, flushes wantlists and runs the server's fair
- * queue. Memory bounds: the server encodes one message at a time into a shared scratch buffer
- * straight from a store view and writes it to the stream in pieces of at most PIECE bytes;
- * whatever the node refuses (FOG_ERR_LIMIT: its per-connection queue is full) waits in the
- * peer's queue, and that peer gets no new message until the queue drained (on_writable). So a
- * peer costs at most the node's queue plus one message. On the client side sessions stop
- * activating new wants while the writer holds more than WRITER_BACKLOG bytes.
+ * queue. Memory bounds: the server encodes one message at a time into the peer's queue
+ * straight from a store view, gives the view's pages back (fog_store_view_release) and writes
+ * the queue to the stream in pieces of at most PIECE bytes; whatever the node refuses
+ * (FOG_ERR_LIMIT: its per-connection queue is full) waits in the peer's queue, and that peer
+ * gets no new message until the queue drained (on_writable). So a peer costs at most the
+ * node's queue plus one message. On the client side a message's wanted blocks go to the writer
+ * as one job that owns the parsed message (bs_write: written from its memory, no copy); while
+ * more than WRITER_BACKLOG bytes wait for the store, sessions stop activating new wants and
+ * inbound streams report their bytes held (bs_in.held), which keeps the peers' yamux windows
+ * closed until the writer caught up (holding_release). So a fast peer costs at most the
+ * backlog plus one window per stream.
  */
 #include "fog/bswap.h"
 
@@ -21,11 +26,13 @@
 #include <string.h>
 
 #include "bitswap/internal.h"
+
+#include "fog/crypto.h"
 #include "fog/dht.h"
 
 #define MOD "bitswap"
 #define PIECE (1u << 20)
-#define WRITER_BACKLOG (32u << 20)
+#define WRITER_BACKLOG (8u << 20) /* received block bytes not stored yet, before holding back */
 #define PROV_SEARCHES 4 /* provider searches running per session at most */
 #define WL_MSG_ENTRIES 4096 /* wantlist entries per message (boxo: messages up to 2 MiB) */
 
@@ -74,15 +81,23 @@ struct fog_bswap_session {
     bool dead;
 };
 
+/* One received message whose wanted blocks go to the store: the parsed message moves here
+ * whole (its blocks' bytes are written from its own memory on the writer's thread: no copy). */
 typedef struct bs_write {
-    fog_bswap *b;
-    fog_cid cid;
+    fog_bswap *b;                   /* NULL once bitswap is freed */
+    fog_bitswap_parsed pm;
+    size_t *idx;                    /* the blocks of pm to store */
+    size_t n;
+    size_t bytes;
     struct bs_write *prev, *next;
 } bs_write;
 
-typedef struct {
+typedef struct bs_in {
     fog_bswap *b;
+    fog_stream *s;
     fog_bitswap_framer f;
+    size_t held;                    /* bytes not given back to the peer's window yet */
+    struct bs_in *prev, *next;      /* in b->holding while held > 0 */
 } bs_in;
 
 struct fog_bswap {
@@ -96,6 +111,8 @@ struct fog_bswap {
     fog_buf scratch;
     fog_store_view *view;
     bs_write *writes;
+    size_t write_bytes;             /* block bytes in writes */
+    bs_in *holding;                 /* inbound streams held back while the writer is behind */
     fog_bswap_stats stats;
 };
 
@@ -474,7 +491,7 @@ static void session_hits(fog_bswap_session *s)
 
 static bool writer_behind(const fog_bswap *b)
 {
-    return fog_store_writer_pending_bytes(b->cfg.writer) > WRITER_BACKLOG;
+    return b->write_bytes + fog_store_writer_pending_bytes(b->cfg.writer) > WRITER_BACKLOG;
 }
 
 /* ---- the server ---- */
@@ -488,6 +505,17 @@ static int lookup(void *ud, const fog_cid *c, fog_slice *data_out)
     return fog_store_view_get(b->view, c, data_out) == 0 ? 1 : 0;
 }
 
+/* The message is encoded (its blocks copied out of the map): the pages the blocks were read
+ * from leave our resident set, so serving a large file keeps RSS flat (store.h). */
+static void release_pulled(fog_bswap *b)
+{
+    size_t n = 0;
+    const fog_bitswap_block *blk = fog__bs_engine_pulled(b->engine, &n);
+    for (size_t i = 0; i < n; i++) {
+        fog_store_view_release(b->view, blk[i].data);
+    }
+}
+
 static void serve(fog_bswap *b)
 {
     bs_ledger *l;
@@ -499,6 +527,7 @@ static void serve(fog_bswap *b)
         }
         if (fog__bs_engine_pull(b->engine, l, &p->outq) > 0) {
             b->stats.msgs_out++;
+            release_pulled(b);
             peer_write(p);
         }
     }
@@ -559,6 +588,26 @@ static void tick_cb(uv_timer_t *t)
 
 /* ---- received blocks ---- */
 
+static void holding_release(fog_bswap *b);
+
+static int write_fn(void *ud, fog_store_batch *batch)
+{
+    bs_write *w = ud;
+    int rc = 0;
+    for (size_t i = 0; i < w->n && rc == 0; i++) {
+        const fog_bitswap_block *blk = &w->pm.msg.blocks[w->idx[i]];
+        rc = fog_store_batch_put(batch, &blk->cid, blk->data.p, blk->data.len);
+    }
+    return rc;
+}
+
+static void write_free(bs_write *w)
+{
+    fog_bitswap_parsed_clear(&w->pm);
+    free(w->idx);
+    free(w);
+}
+
 static void write_done(void *ud, int err)
 {
     bs_write *w = ud;
@@ -572,33 +621,36 @@ static void write_done(void *ud, int err)
         if (w->next != NULL) {
             w->next->prev = w->prev;
         }
-        if (err == 0) {
-            fog__bs_engine_stored(b->engine, &w->cid); /* peers that want it hear of it */
-        } else {
-            fog_logf(&b->cfg.log, FOG_LOG_WARN, MOD, "storing %s failed: %s",
-                     fog_cid_str(&w->cid), fog_err_detail(err));
+        b->write_bytes -= w->bytes;
+        for (size_t i = 0; i < w->n; i++) {
+            const fog_cid *c = &w->pm.msg.blocks[w->idx[i]].cid;
+            if (err == 0) {
+                fog__bs_engine_stored(b->engine, c); /* peers that want it hear of it */
+            } else {
+                fog_logf(&b->cfg.log, FOG_LOG_WARN, MOD, "storing %s failed: %s",
+                         fog_cid_str(c), fog_err_detail(err));
+            }
+        }
+        if (!writer_behind(b)) {
+            holding_release(b);
         }
         kick(b);
     }
-    free(w);
+    write_free(w);
 }
 
-static void store_block(fog_bswap *b, const fog_bitswap_block *blk)
+/* Queues the wanted blocks of a message (w, which owns the parsed message) to the store. */
+static void write_submit(fog_bswap *b, bs_write *w)
 {
-    bs_write *w = calloc(1, sizeof *w);
-    if (w == NULL) {
+    int rc = fog_store_writer_submit(b->cfg.writer, write_fn, write_done, w);
+    if (rc < 0) {
+        fog_logf(&b->cfg.log, FOG_LOG_WARN, MOD, "cannot store %zu blocks: %s", w->n,
+                 fog_err_detail(rc));
+        write_free(w);
         return;
     }
     w->b = b;
-    w->cid = blk->cid;
-    int rc = fog_store_writer_put(b->cfg.writer, &blk->cid, blk->data.p, blk->data.len,
-                                  write_done, w);
-    if (rc < 0) {
-        fog_logf(&b->cfg.log, FOG_LOG_WARN, MOD, "cannot store %s: %s", fog_cid_str(&blk->cid),
-                 fog_err_detail(rc));
-        free(w);
-        return;
-    }
+    b->write_bytes += w->bytes;
     w->next = b->writes;
     if (b->writes != NULL) {
         b->writes->prev = w;
@@ -653,7 +705,8 @@ static bs_match *match_block(fog_bswap *b, fog_slice from, const fog_bitswap_blo
     return m;
 }
 
-static void on_block(fog_bswap *b, fog_slice from, const fog_bitswap_block *blk)
+/* Whether blk was wanted (and so must be stored): its callbacks ran. */
+static bool on_block(fog_bswap *b, fog_slice from, const fog_bitswap_block *blk)
 {
     size_t n = 0;
     bs_match *m = match_block(b, from, blk, &n);
@@ -664,11 +717,10 @@ static void on_block(fog_bswap *b, fog_slice from, const fog_bitswap_block *blk)
             (void)fog__bs_sess_block(s->core, from.p, from.len, &blk->cid, blk->data.len);
         }
         free(m);
-        return;
+        return false;
     }
     b->stats.blocks_recv++;
     b->stats.block_bytes_recv += blk->data.len;
-    store_block(b, blk);
     for (size_t i = 0; i < n; i++) {
         want_callbacks(m[i].s, m[i].w, 0, &blk->data);
         if (!m[i].s->dead) {
@@ -681,6 +733,7 @@ static void on_block(fog_bswap *b, fog_slice from, const fog_bitswap_block *blk)
     }
     free(m);
     kick(b);
+    return true;
 }
 
 /* ---- inbound messages ---- */
@@ -704,7 +757,8 @@ static void on_wantlist(fog_bswap *b, fog_slice from, const fog_bitswap_msg *m)
     kick(b);
 }
 
-static void dispatch(fog_bswap *b, fog_slice from, const fog_bitswap_parsed *pm)
+/* Handles one message; the blocks to store are listed in w (w->idx has room for all). */
+static void dispatch(fog_bswap *b, fog_slice from, const fog_bitswap_parsed *pm, bs_write *w)
 {
     const fog_bitswap_msg *m = &pm->msg;
     b->stats.msgs_in++;
@@ -720,8 +774,38 @@ static void dispatch(fog_bswap *b, fog_slice from, const fog_bitswap_parsed *pm)
         }
     }
     for (size_t i = 0; i < m->n_blocks; i++) {
-        on_block(b, from, &m->blocks[i]);
+        if (on_block(b, from, &m->blocks[i]) && w != NULL) {
+            w->idx[w->n++] = i;
+            w->bytes += m->blocks[i].data.len;
+        }
     }
+}
+
+/* Parses one body and handles it; the parsed message moves to a store job when it holds blocks
+ * to store. Errors (a bad message, no memory for the job) reset the stream. */
+static int on_body(fog_bswap *b, fog_slice from, fog_slice body)
+{
+    bs_write *w = calloc(1, sizeof *w);
+    if (w == NULL) {
+        return FOG_ERR_NOMEM;
+    }
+    int rc = fog_bitswap_parse(&w->pm, body.p, body.len);
+    if (rc < 0) {
+        free(w);
+        return rc;
+    }
+    size_t nb = w->pm.msg.n_blocks;
+    if (nb > 0 && (w->idx = calloc(nb, sizeof *w->idx)) == NULL) {
+        write_free(w);
+        return FOG_ERR_NOMEM;
+    }
+    dispatch(b, from, &w->pm, w);
+    if (w->n > 0) {
+        write_submit(b, w);
+    } else {
+        write_free(w);
+    }
+    return 0;
 }
 
 static void in_open(fog_stream *s)
@@ -732,12 +816,61 @@ static void in_open(fog_stream *s)
         return;
     }
     in->b = fog_stream_ud(s);
+    in->s = s;
     fog_bitswap_framer_init(&in->f);
     fog_stream_set_ud(s, in);
 }
 
+static void holding_del(bs_in *in)
+{
+    if (in->held == 0) {
+        return;
+    }
+    if (in->prev != NULL) {
+        in->prev->next = in->next;
+    } else {
+        in->b->holding = in->next;
+    }
+    if (in->next != NULL) {
+        in->next->prev = in->prev;
+    }
+    in->prev = in->next = NULL;
+    in->held = 0;
+}
+
+/* Back-pressure: while the writer is behind, the bytes of inbound streams are used at once but
+ * reported held, so the peers' windows stay closed until the writer caught up. */
+static size_t holding_add(bs_in *in, size_t len)
+{
+    fog_bswap *b = in->b;
+    if (len == 0 || !writer_behind(b)) {
+        return 0;
+    }
+    if (in->held == 0) {
+        in->prev = NULL;
+        in->next = b->holding;
+        if (b->holding != NULL) {
+            b->holding->prev = in;
+        }
+        b->holding = in;
+    }
+    in->held += len;
+    return len;
+}
+
+static void holding_release(fog_bswap *b)
+{
+    while (b->holding != NULL) {
+        bs_in *in = b->holding;
+        size_t n = in->held;
+        holding_del(in);
+        fog_stream_release(in->s, n);
+    }
+}
+
 static void in_free(bs_in *in)
 {
+    holding_del(in);
     fog_bitswap_framer_clear(&in->f);
     free(in);
 }
@@ -748,20 +881,16 @@ static size_t in_data(fog_stream *s, const uint8_t *data, size_t len)
     int rc = fog_bitswap_framer_feed(&in->f, data, len);
     fog_slice body;
     while (rc == 0 && (rc = fog_bitswap_framer_next(&in->f, &body)) == 1) {
-        fog_bitswap_parsed pm;
-        rc = fog_bitswap_parse(&pm, body.p, body.len);
-        if (rc == 0) {
-            dispatch(in->b, fog_stream_peer_id(s), &pm);
-            fog_bitswap_parsed_clear(&pm);
-        }
+        rc = on_body(in->b, fog_stream_peer_id(s), body);
     }
     if (rc < 0) {
         fog_logf(&in->b->cfg.log, FOG_LOG_WARN, MOD, "bad message from a peer: %s",
                  fog_err_detail(rc));
         in_free(in);
         fog_stream_reset(s);
+        return 0;
     }
-    return 0;
+    return holding_add(in, len);
 }
 
 static void in_fin(fog_stream *s)
@@ -979,6 +1108,9 @@ int fog_bswap_session_new(fog_bswap *b, fog_bswap_session **out)
     }
     bs_sess_config sc = {b->cfg.session_inflight, b->cfg.want_timeout_ms,
                          b->cfg.provider_delay_ms};
+    /* Tie-breaks differ between nodes, so fetchers of the same file ask for different blocks
+     * first (the core takes its randomness from here: sans-I/O). */
+    fog_random_bytes(&sc.seed, sizeof sc.seed);
     if (fog__bs_sess_new(&s->core, &sc) < 0) {
         free(s);
         return FOG_ERR_NOMEM;
@@ -1144,4 +1276,5 @@ void fog_bswap_get_stats(const fog_bswap *b, fog_bswap_stats *out)
     out->block_bytes_sent = es.block_bytes_sent;
     out->haves_sent = es.haves_sent;
     out->dont_haves_sent = es.dont_haves_sent;
+    out->store_pending_bytes = b->write_bytes;
 }

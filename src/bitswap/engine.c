@@ -51,6 +51,7 @@ struct bs_engine {
     bs_ledger *rhead, *rtail;
     bs_engine_stats stats;
     fog_bitswap_block *blocks; /* scratch for one message */
+    size_t n_pulled;           /* blocks of the last message pulled */
     fog_bitswap_presence *pres;
 };
 
@@ -361,6 +362,7 @@ static int answer(bs_engine *e, bs_ledger *l, bs_entry *en, fill_state *st)
 int fog__bs_engine_pull(bs_engine *e, bs_ledger *l, fog_buf *out)
 {
     fill_state st = {0, 0, 0};
+    e->n_pulled = 0;
     while (l->qhead != NULL && answer(e, l, l->qhead, &st) > 0) {
     }
     /* a turn ends at the back of the ring: out, then in again if work is left */
@@ -381,6 +383,7 @@ int fog__bs_engine_pull(bs_engine *e, bs_ledger *l, fog_buf *out)
     if (rc < 0) {
         return rc;
     }
+    e->n_pulled = st.nb;
     e->stats.blocks_sent += st.nb;
     e->stats.block_bytes_sent += st.bytes;
     for (size_t i = 0; i < st.np; i++) {
@@ -396,4 +399,10 @@ int fog__bs_engine_pull(bs_engine *e, bs_ledger *l, fog_buf *out)
 void fog__bs_engine_get_stats(const bs_engine *e, bs_engine_stats *out)
 {
     *out = e->stats;
+}
+
+const fog_bitswap_block *fog__bs_engine_pulled(const bs_engine *e, size_t *out_n)
+{
+    *out_n = e->n_pulled;
+    return e->blocks;
 }

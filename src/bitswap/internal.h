@@ -83,11 +83,18 @@ bs_ledger *fog__bs_engine_next(bs_engine *e);
  * an error (FOG_ERR_NOMEM, or an encode error). */
 FOG_NODISCARD int fog__bs_engine_pull(bs_engine *e, bs_ledger *l, fog_buf *out);
 void fog__bs_engine_get_stats(const bs_engine *e, bs_engine_stats *out);
+/* The blocks of the message the last successful pull wrote (their data lent by the lookup),
+ * so the caller can give the store's pages back once the message is encoded; *out_n of them. */
+const fog_bitswap_block *fog__bs_engine_pulled(const bs_engine *e, size_t *out_n);
 
 /* ---- session core (session.c) --------------------------------------------------------------
- * Per session: the wants (FIFO; the first `inflight` are active), the peers of the session and,
- * per active want, the peer asked for the block, the peers that said HAVE and the peers that
- * failed it. Decisions come out as actions the caller drains and turns into messages. */
+ * Per session: the wants (FIFO; the first `inflight` are active), the peers of the session with
+ * an in-flight budget each (about window_ms of what the peer delivered lately), and per active
+ * want the peers that said HAVE, the peers that failed it and the peers asked for the block.
+ * Scheduling is peer-driven: a peer with budget free gets the active want it has with the
+ * fewest known holders (rarest first, ties at random) that is asked nowhere yet; only when none
+ * is left a want asked elsewhere (endgame). Decisions come out as actions the caller drains and
+ * turns into messages. */
 typedef struct bs_sess bs_sess;
 typedef struct bs_speer bs_speer;
 
@@ -106,6 +113,14 @@ typedef struct {
     fog_cid cid;
 } bs_act;
 
+/* A set of session peers (a want's holders, failures), grown on demand. */
+typedef struct {
+    bs_speer **p;
+    size_t n, cap;
+} bs_pset;
+
+#define BS_WANT_ASKS 3 /* peers asked for one block at once at most (endgame duplicates) */
+
 /* One want of the session (one per CID); user is the caller's (its callbacks). */
 typedef struct bs_want {
     bs_hnode node;
@@ -114,20 +129,27 @@ typedef struct bs_want {
     bool active;
     bool broadcast;   /* want-have went to every connected peer */
     bool providers;   /* providers were asked for */
-    bs_speer *asked;  /* peer with our want-block outstanding, or NULL */
-    fog_ms asked_at, active_at;
-#define BS_WANT_PEERS 8
-    bs_speer *have[BS_WANT_PEERS]; /* peers that said HAVE (and were not found wrong) */
-    size_t n_have;
-    bs_speer *tried[BS_WANT_PEERS]; /* peers that said DONT_HAVE or timed out */
-    size_t n_tried;
+    bs_speer *asked[BS_WANT_ASKS]; /* peers with our want-block outstanding */
+    fog_ms asked_when[BS_WANT_ASKS];
+    size_t n_asked;
+    fog_ms asked_at, active_at; /* last ask (or start-over), activation */
+    uint64_t seq;                /* activation order (1, 2, ...) */
+    bs_pset have;  /* peers that said HAVE (and were not found wrong) */
+    bs_pset tried; /* peers that said DONT_HAVE or timed out */
     void *user;
 } bs_want;
 
+/* Randomness for the tie-breaks, from the caller (sans-I/O): the next 64 random bits. */
+typedef uint64_t (*bs_rand_fn)(void *ud);
+
 typedef struct {
-    size_t inflight;         /* active wants at most */
+    size_t inflight;         /* active wants at most, and a peer's budget at most */
     fog_ms want_timeout_ms;  /* a want-block unanswered this long moves on */
     fog_ms provider_delay_ms;
+    fog_ms window_ms;        /* a peer's budget: what it delivered in this long (0: 100) */
+    bs_rand_fn rand;         /* NULL: a generator seeded with seed */
+    void *rand_ud;
+    uint64_t seed;           /* 0: derived from the session's address (differs per process) */
 } bs_sess_config;
 
 typedef struct {
@@ -144,25 +166,28 @@ bs_want *fog__bs_sess_want(bs_sess *s, const fog_cid *c, fog_ms now);
 bs_want *fog__bs_sess_find(const bs_sess *s, const fog_cid *c);
 /* Drops w, queueing cancels where it was asked. */
 void fog__bs_sess_drop(bs_sess *s, bs_want *w);
-/* Adds a peer to the session (id copied). 0 or FOG_ERR_NOMEM. */
+/* Adds a peer to the session (id copied): a member from the start, asked even for blocks it did
+ * not say it has (blind asks). 0 or FOG_ERR_NOMEM. */
 FOG_NODISCARD int fog__bs_sess_add_peer(bs_sess *s, const uint8_t *id, size_t len, fog_ms now);
 /* The peer (a session peer or not) connected: want-blocks asked at it before (e.g. while it was
  * being dialled, when nothing could be sent) are asked again. */
 void fog__bs_sess_peer_up(bs_sess *s, const uint8_t *id, size_t len);
 /* The peer is gone: wants asked at it move on. */
 void fog__bs_sess_peer_gone(bs_sess *s, const uint8_t *id, size_t len, fog_ms now);
-/* A block of len bytes for c arrived from peer from (any peer, in the session or not): the want
- * it satisfies (removed from the schedule and cancelled where it was asked, but not freed: the
- * caller frees it with fog__bs_sess_release after running its callbacks), or NULL (counted as
- * a duplicate). */
+/* A block of len bytes for c arrived from peer from (any peer, in the session or not; counted
+ * in its budget at the session's last time): the want it satisfies (removed from the schedule
+ * and cancelled where it was wanted, but not freed, though its peer sets are: the caller frees
+ * it with fog__bs_sess_release, or free, after running its callbacks), or NULL (counted as a
+ * duplicate). Peers with budget free get their next asks. */
 bs_want *fog__bs_sess_block(bs_sess *s, const uint8_t *from, size_t from_len, const fog_cid *c,
                             size_t len);
 void fog__bs_sess_release(bs_sess *s, bs_want *w);
-/* A presence from peer id. 0 or FOG_ERR_NOMEM. */
+/* A presence from peer id (HAVE: it joins the session). 0 or FOG_ERR_NOMEM. */
 FOG_NODISCARD int fog__bs_sess_presence(bs_sess *s, const uint8_t *id, size_t len,
                                         const fog_cid *c, fog_bitswap_presence_type t, fog_ms now);
-/* Activates waiting wants (FIFO order) while fewer than inflight are active. The caller holds
- * this back while its store writer is behind (back-pressure). */
+/* Activates waiting wants (FIFO order) while fewer than inflight are active, each announced by
+ * a broadcast want-have, and fills the peers' budgets. The caller holds this back while its
+ * store writer is behind (back-pressure). */
 void fog__bs_sess_activate(bs_sess *s, fog_ms now);
 /* Timeouts and provider searches due at now (walks the active wants: call it every fraction of
  * want_timeout_ms, not per message). */
@@ -172,5 +197,7 @@ bool fog__bs_sess_poll(bs_sess *s, bs_act *out);
 void fog__bs_sess_get_stats(const bs_sess *s, bs_sess_stats *out);
 /* Every want, in FIFO order, for the caller's cleanup (it must not change the session). */
 bs_want *fog__bs_sess_first(const bs_sess *s);
+/* The in-flight budget (want-blocks) of peer id now, 0 when it is not known (for tests). */
+size_t fog__bs_sess_budget(const bs_sess *s, const uint8_t *id, size_t len);
 
 #endif

@@ -1,27 +1,70 @@
 /* session.c: the bitswap client session core, sans-I/O (bswap.h "Client").
  * A session holds wants in a FIFO; the first `inflight` of them are active (the invariant: the
- * active wants are a prefix of the FIFO, next_inactive marks its end). For an active want the
- * core picks one peer to ask for the block: first a peer that said HAVE, else a session peer not
- * yet tried, each time the one with the fewest want-blocks outstanding, so that one peer that
- * has everything gets every want-block at once (hundreds in flight) and several share them out.
- * Want-blocks carry send_dont_have: a DONT_HAVE (or no answer within want_timeout_ms) marks the
- * peer tried and the want moves to the next one. With no peer left, the want goes out as a
- * want-have to every connected peer (a broadcast; a peer answering HAVE joins the session, as in
- * boxo's session peer manager), and once it has waited provider_delay_ms without any peer
- * having it the caller is asked to search providers. A want that is still stuck one timeout
- * later starts over (tried peers forgotten): a want ends only when it is satisfied or dropped.
- * A block counts whichever peer sent it. Decisions come out as queued actions (bs_act).
+ * active wants are a prefix of the FIFO, next_inactive marks its end).
+ * Who has what: a want going active is announced once as a want-have (send_dont_have) to every
+ * connected peer (a broadcast; the caller also sends it to peers connecting later). Each peer
+ * answers HAVE or DONT_HAVE and keeps the want in its ledger, so it says HAVE later, as soon as
+ * it stores the block. So per want the core knows the peers that have it (its holders) and the
+ * ones that lack it (tried). A peer answering HAVE joins the session (a member), as in boxo's
+ * session peer manager; peers the caller adds (hints, providers) are members from the start.
+ * Budget: each peer gets at most budget want-blocks outstanding: what it delivered lately (block
+ * bytes received from it in the last window_ms, kept in SLOTS slots, over the session's mean
+ * block size; twice that in its first window, a slow start), never more than inflight and
+ * never under a floor: BUDGET_MIN blocks (BUDGET_START in the first window), counted in bytes
+ * of 256 KiB blocks, so 2 of them but 1 of 1 MiB blocks (fog's CIDv1 chunks): a floor of two
+ * 1 MiB blocks from each of 20 fetchers was a 3 s queue at the origin. It works like a
+ * delivery-rate congestion window: while the round trip is shorter than the window the budget
+ * grows each round trip (each block frees one slot and adds one or two), so over loopback one
+ * peer soon has dozens of blocks in flight; a peer shared by many (an origin with 20 fetchers)
+ * delivers each of them little per window and stays at the floor, so its queue holds 1-2
+ * blocks per fetcher and its output is bounded by its uplink, not by the requests.
+ * Scheduling is peer-driven: whenever a member has budget free it gets, in this order, (1) the
+ * active want it has that is asked nowhere and has the fewest known holders (rarest first), (2)
+ * an active want asked nowhere whose status at the peer is unknown (a blind ask: saves a round
+ * trip when a new DAG level goes active at a peer that has the rest; only at peers the caller
+ * added, or for wants that went active after the peer joined), (3) endgame: a want it has that
+ * is asked at fewer than BS_WANT_ASKS other peers, the last time at least dup_after ago (a
+ * quarter of the timeout: a cancel seldom catches a block that left the peer's engine, so an
+ * early duplicate costs some uplink), the fewest asks first, then the fewest holders. Ties are
+ * broken at random (the caller's randomness, or a seeded generator) at a peer at its floor, so
+ * fetchers sharing an origin ask it for different blocks, and in FIFO order at a faster peer,
+ * so a reader going through the DAG in order (cat) gets its blocks in order. A DONT_HAVE
+ * to a blind ask marks the peer tried and turns our want-block there into a want-have again
+ * (cancel + want-have), so it tells us HAVE later instead of pushing the block; no block within
+ * want_timeout_ms marks the peer tried and cancels there. A want with no holder left waits for a
+ * HAVE; after provider_delay_ms the caller is asked to search providers; a timeout after its last
+ * ask with still no holder it starts over (tried peers forgotten, want-have broadcast again): a
+ * want ends only when it is satisfied or dropped. A block counts whichever peer sent it; when it
+ * arrives its want is cancelled at every peer (the broadcast reaches those asked too).
+ * Time: calls that carry `now` move the session's clock; a block arrival has none and is counted
+ * (and its peer's budget freed) at the clock's last value. Decisions come out as queued actions.
  */
 #include "bitswap/internal.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#define BUDGET_START 2
+#define BUDGET_MIN 2
+#define START_BYTES (512u << 10) /* BUDGET_START of 256 KiB blocks; 1 of 1 MiB blocks */
+#define MIN_BYTES (512u << 10)   /* BUDGET_MIN of 256 KiB blocks; 1 of 1 MiB blocks */
+#define WINDOW_DEFAULT_MS 100
+#define SLOTS 10
+
 struct bs_speer {
     bs_hnode node;
     uint8_t id[FOG_PEER_ID_MAX];
     size_t len;
     size_t outstanding; /* want-blocks of this session asked at the peer */
+    bool member;        /* said HAVE once or added by the caller: may be asked */
+    bool hinted;        /* added by the caller: asked blind for any want */
+    uint64_t joined;    /* the last activation seq when it joined: blind asks only for later */
+    bool delivered;     /* a block of it was counted */
+    fog_ms first_at;    /* when its first block was counted */
+    uint64_t slot[SLOTS];
+    uint64_t sum;       /* of slot[]: bytes delivered in the last window */
+    uint64_t slot_idx;  /* the slot the clock is in (clock / slot length) */
+    uint64_t idle_gen;  /* the session's gen when a pick for it found nothing */
     struct bs_speer *prev, *next;
 };
 
@@ -35,7 +78,23 @@ struct bs_sess {
     bs_act *acts;
     size_t n_acts, acts_cap, acts_off;
     bs_sess_stats stats;
+    fog_ms now;      /* the clock: the latest time a call brought */
+    fog_ms slot_ms;  /* window_ms / SLOTS */
+    uint64_t gen;    /* bumped whenever a want may have become pickable */
+    uint64_t seq;    /* activations so far */
+    uint64_t rng;    /* the built-in generator's state */
 };
+
+static uint64_t rnd(bs_sess *s)
+{
+    if (s->cfg.rand != NULL) {
+        return s->cfg.rand(s->cfg.rand_ud);
+    }
+    uint64_t z = (s->rng += 0x9e3779b97f4a7c15u); /* splitmix64 */
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+    return z ^ (z >> 31);
+}
 
 int fog__bs_sess_new(bs_sess **out, const bs_sess_config *cfg)
 {
@@ -47,8 +106,28 @@ int fog__bs_sess_new(bs_sess **out, const bs_sess_config *cfg)
     if (s->cfg.inflight == 0) {
         s->cfg.inflight = 1;
     }
+    if (s->cfg.window_ms == 0) {
+        s->cfg.window_ms = WINDOW_DEFAULT_MS;
+    }
+    s->slot_ms = s->cfg.window_ms / SLOTS > 0 ? s->cfg.window_ms / SLOTS : 1;
+    s->rng = s->cfg.seed != 0 ? s->cfg.seed : (uint64_t)(uintptr_t)s ^ 0x5851f42d4c957f2du;
+    s->gen = 1;
     *out = s;
     return 0;
+}
+
+static void pset_clear(bs_pset *ps)
+{
+    free(ps->p);
+    ps->p = NULL;
+    ps->n = ps->cap = 0;
+}
+
+static void want_free(bs_want *w)
+{
+    pset_clear(&w->have);
+    pset_clear(&w->tried);
+    free(w);
 }
 
 void fog__bs_sess_free(bs_sess *s)
@@ -58,7 +137,7 @@ void fog__bs_sess_free(bs_sess *s)
     }
     for (bs_want *w = s->head, *next; w != NULL; w = next) {
         next = w->next;
-        free(w);
+        want_free(w);
     }
     for (bs_speer *p = s->phead, *next; p != NULL; p = next) {
         next = p->next;
@@ -105,98 +184,263 @@ bool fog__bs_sess_poll(bs_sess *s, bs_act *out)
     return true;
 }
 
-/* ---- peer lists of a want ---- */
+/* ---- peer sets of a want ---- */
 
-static bool list_has(bs_speer *const *l, size_t n, const bs_speer *p)
+static bool pset_has(const bs_pset *ps, const bs_speer *p)
 {
-    for (size_t i = 0; i < n; i++) {
-        if (l[i] == p) {
+    for (size_t i = 0; i < ps->n; i++) {
+        if (ps->p[i] == p) {
             return true;
         }
     }
     return false;
 }
 
-static void list_del(bs_speer **l, size_t *n, const bs_speer *p)
+static void pset_del(bs_pset *ps, const bs_speer *p)
 {
-    for (size_t i = 0; i < *n; i++) {
-        if (l[i] == p) {
-            l[i] = l[--*n];
+    for (size_t i = 0; i < ps->n; i++) {
+        if (ps->p[i] == p) {
+            ps->p[i] = ps->p[--ps->n];
             return;
         }
     }
 }
 
-static void list_add(bs_speer **l, size_t *n, bs_speer *p)
+/* Out of memory the peer is just not recorded (it is asked less, or blind). */
+static void pset_add(bs_pset *ps, bs_speer *p)
 {
-    if (!list_has(l, *n, p) && *n < BS_WANT_PEERS) {
-        l[(*n)++] = p;
+    if (pset_has(ps, p)) {
+        return;
     }
+    if (ps->n == ps->cap) {
+        size_t cap = ps->cap == 0 ? 4 : ps->cap * 2;
+        bs_speer **np = realloc(ps->p, cap * sizeof *np);
+        if (np == NULL) {
+            return;
+        }
+        ps->p = np;
+        ps->cap = cap;
+    }
+    ps->p[ps->n++] = p;
+}
+
+static int asked_idx(const bs_want *w, const bs_speer *p)
+{
+    for (size_t i = 0; i < w->n_asked; i++) {
+        if (w->asked[i] == p) {
+            return (int)i;
+        }
+    }
+    return -1;
+}
+
+/* ---- budgets: what a peer delivered in the last window ---- */
+
+/* Moves p's slots to the clock (the slots it skipped are emptied). */
+static void rate_advance(bs_sess *s, bs_speer *p)
+{
+    uint64_t idx = s->now / s->slot_ms;
+    if (idx > p->slot_idx) {
+        if (idx - p->slot_idx >= SLOTS) {
+            memset(p->slot, 0, sizeof p->slot);
+            p->sum = 0;
+        } else {
+            for (uint64_t k = p->slot_idx + 1; k <= idx; k++) {
+                p->sum -= p->slot[k % SLOTS];
+                p->slot[k % SLOTS] = 0;
+            }
+        }
+        p->slot_idx = idx;
+    }
+}
+
+static void set_now(bs_sess *s, fog_ms now)
+{
+    if (now > s->now) {
+        s->now = now;
+    }
+    for (bs_speer *p = s->phead; p != NULL; p = p->next) {
+        rate_advance(s, p);
+    }
+}
+
+/* The floor of a budget: `blocks` want-blocks of the usual size (256 KiB), fewer when the
+ * session's blocks are larger (1 MiB chunks: 1), so that bytes, not blocks, are bounded. */
+static uint64_t floor_of(uint64_t mean, uint64_t bytes, uint64_t blocks)
+{
+    if (mean == 0) {
+        return blocks;
+    }
+    uint64_t n = (bytes + mean - 1) / mean;
+    return n < 1 ? 1 : n > blocks ? blocks : n;
+}
+
+static size_t budget(const bs_sess *s, const bs_speer *p)
+{
+    uint64_t mean = s->stats.blocks_in > 0 ? s->stats.bytes_in / s->stats.blocks_in : 0;
+    bool young = !p->delivered || s->now < p->first_at + s->cfg.window_ms;
+    uint64_t bytes = young ? 2 * p->sum : p->sum; /* slow start: triples per round trip */
+    uint64_t n = mean > 0 ? (bytes + mean - 1) / mean : 0;
+    uint64_t floor = young ? floor_of(mean, START_BYTES, BUDGET_START)
+                           : floor_of(mean, MIN_BYTES, BUDGET_MIN);
+    n = n < floor ? floor : n;
+    return n < s->cfg.inflight ? (size_t)n : s->cfg.inflight;
+}
+
+size_t fog__bs_sess_budget(const bs_sess *s, const uint8_t *id, size_t len)
+{
+    const bs_speer *p = (const bs_speer *)fog__bs_htab_find(&s->peers, id, len);
+    return p != NULL ? budget(s, p) : 0;
 }
 
 /* ---- scheduling ---- */
 
-static bs_speer *pick(const bs_sess *s, const bs_want *w)
+static void ask(bs_sess *s, bs_want *w, bs_speer *p)
 {
-    bs_speer *best = NULL;
-    for (size_t i = 0; i < w->n_have; i++) {
-        if (!list_has(w->tried, w->n_tried, w->have[i]) &&
-            (best == NULL || w->have[i]->outstanding < best->outstanding)) {
-            best = w->have[i];
-        }
+    if (w->n_asked == BS_WANT_ASKS) {
+        return;
     }
-    if (best != NULL) {
-        return best;
+    w->asked[w->n_asked] = p;
+    w->asked_when[w->n_asked++] = s->now;
+    w->asked_at = s->now;
+    p->outstanding++;
+    s->stats.asked++;
+    act(s, BS_ACT_WANT_BLOCK, p, &w->cid);
+}
+
+/* Takes the ask of w at p back (no message). A want that lost an ask may be picked again. */
+static void unask(bs_sess *s, bs_want *w, const bs_speer *p)
+{
+    int i = asked_idx(w, p);
+    if (i < 0) {
+        return;
     }
-    for (bs_speer *p = s->phead; p != NULL; p = p->next) {
-        if (!list_has(w->tried, w->n_tried, p) &&
-            (best == NULL || p->outstanding < best->outstanding)) {
-            best = p;
+    w->asked[i]->outstanding--;
+    s->stats.asked--;
+    w->n_asked--;
+    w->asked[i] = w->asked[w->n_asked];
+    w->asked_when[i] = w->asked_when[w->n_asked];
+    s->gen++;
+}
+
+/* How long an ask waits before a duplicate may go to another peer. Queues at the peers are
+ * mostly out of reach of a cancel (the block sits in TCP buffers once the peer's engine took
+ * it), so every duplicate costs some peer's uplink: only an ask that is late gets one. */
+static fog_ms dup_after(const bs_sess *s)
+{
+    fog_ms t = s->cfg.want_timeout_ms / 4;
+    return t > s->cfg.window_ms ? t : s->cfg.window_ms;
+}
+
+/* The rank of w as the next ask at p: 0 none; 3 p has it, asked nowhere; 2 a blind ask; 1 an
+ * endgame duplicate (p has it, its last ask is dup_after old). keys: what is compared within a
+ * rank, smaller first. */
+static int rank(const bs_want *w, const bs_speer *p, fog_ms now, fog_ms dup_after,
+                size_t keys[2])
+{
+    if (asked_idx(w, p) >= 0 || pset_has(&w->tried, p)) {
+        return 0;
+    }
+    bool has = pset_has(&w->have, p);
+    keys[0] = keys[1] = 0;
+    if (has && w->n_asked == 0) {
+        keys[0] = w->have.n;
+        return 3;
+    }
+    if (!has && w->n_asked == 0 && (p->hinted || w->seq > p->joined)) {
+        return 2; /* its answer to our want-have is not known yet */
+    }
+    if (has && w->n_asked < BS_WANT_ASKS && now - w->asked_at >= dup_after) {
+        keys[0] = w->n_asked;
+        keys[1] = w->have.n;
+        return 1;
+    }
+    return 0;
+}
+
+/* The best want to ask at p next, or NULL. Ties: at a peer whose budget is at the floor (a slow
+ * or shared one) at random (each of k tied wants replaces the choice with probability 1/k), so
+ * that fetchers sharing one origin ask it for different blocks (in FIFO order they would all
+ * ask for the same ones); at a faster peer in FIFO order, so that a reader consuming the DAG in
+ * order (cat) finds its blocks in order (random order costs bench/fetch ~15%). */
+static bs_want *pick(bs_sess *s, const bs_speer *p)
+{
+    bs_want *best = NULL;
+    int best_r = 0;
+    size_t best_k[2] = {0, 0};
+    uint64_t ties = 0;
+    bool shuffle = budget(s, p) <= BUDGET_MIN;
+    for (bs_want *w = s->head; w != s->next_inactive; w = w->next) {
+        size_t k[2];
+        int r = rank(w, p, s->now, dup_after(s), k);
+        if (r == 0 || r < best_r) {
+            continue;
         }
+        bool better = r > best_r || k[0] < best_k[0] || (k[0] == best_k[0] && k[1] < best_k[1]);
+        if (!better) {
+            if (!shuffle || k[0] != best_k[0] || k[1] != best_k[1] || rnd(s) % ++ties != 0) {
+                continue;
+            }
+        } else {
+            ties = 1;
+        }
+        best = w;
+        best_r = r;
+        best_k[0] = k[0];
+        best_k[1] = k[1];
     }
     return best;
 }
 
-static void assign(bs_sess *s, bs_want *w, fog_ms now)
+/* One more ask at p if it has budget free and something to ask: whether it asked. */
+static bool fill_one(bs_sess *s, bs_speer *p)
 {
-    if (w->asked != NULL) {
-        return;
+    if (!p->member || p->idle_gen == s->gen || p->outstanding >= budget(s, p)) {
+        return false;
     }
-    bs_speer *p = pick(s, w);
-    if (p != NULL) {
-        w->asked = p;
-        w->asked_at = now;
-        p->outstanding++;
-        s->stats.asked++;
-        act(s, BS_ACT_WANT_BLOCK, p, &w->cid);
-        return;
+    bs_want *w = pick(s, p);
+    if (w == NULL) {
+        p->idle_gen = s->gen; /* nothing for it until something changes */
+        return false;
     }
-    if (!w->broadcast) {
-        w->broadcast = true;
-        act(s, BS_ACT_WANT_HAVE, NULL, &w->cid);
+    ask(s, w, p);
+    return true;
+}
+
+/* Fills every peer's budget, one ask per peer per round, so that blind asks spread. */
+static void fill_all(bs_sess *s)
+{
+    bool progress = true;
+    while (progress) {
+        progress = false;
+        for (bs_speer *p = s->phead; p != NULL; p = p->next) {
+            progress = fill_one(s, p) || progress;
+        }
     }
 }
 
-static void unask(bs_sess *s, bs_want *w)
+static void fill(bs_sess *s, bs_speer *p)
 {
-    if (w->asked != NULL) {
-        w->asked->outstanding--;
-        s->stats.asked--;
-        w->asked = NULL;
+    while (fill_one(s, p)) {
     }
 }
 
 void fog__bs_sess_activate(bs_sess *s, fog_ms now)
 {
+    set_now(s, now);
     while (s->n_active < s->cfg.inflight && s->next_inactive != NULL) {
         bs_want *w = s->next_inactive;
         s->next_inactive = w->next;
         w->active = true;
-        w->active_at = now;
-        w->asked_at = now;
+        w->active_at = s->now;
+        w->asked_at = s->now;
+        w->broadcast = true;
+        w->seq = ++s->seq;
         s->n_active++;
-        assign(s, w, now);
+        s->gen++;
+        act(s, BS_ACT_WANT_HAVE, NULL, &w->cid);
     }
+    fill_all(s);
 }
 
 /* ---- wants ---- */
@@ -236,18 +480,23 @@ bs_want *fog__bs_sess_want(bs_sess *s, const fog_cid *c, fog_ms now)
     return w;
 }
 
-/* Takes w out of the FIFO, the table and the schedule; cancels it where it was asked, except at
- * peer `from` (which answered it). */
-static void detach(bs_sess *s, bs_want *w, const uint8_t *from, size_t from_len)
+/* Takes w out of the FIFO, the table and the schedule, and cancels it where it was wanted:
+ * everywhere when it was broadcast, else at the peers asked except `from` (which answered). */
+static void detach(bs_sess *s, bs_want *w, const bs_speer *from)
 {
-    if (w->asked != NULL &&
-        !(w->asked->len == from_len && memcmp(w->asked->id, from, from_len) == 0)) {
-        act(s, BS_ACT_CANCEL, w->asked, &w->cid);
+    for (size_t i = 0; i < w->n_asked; i++) {
+        if (!w->broadcast && w->asked[i] != from) {
+            act(s, BS_ACT_CANCEL, w->asked[i], &w->cid);
+        }
+        w->asked[i]->outstanding--;
+        s->stats.asked--;
     }
+    w->n_asked = 0;
     if (w->broadcast) {
         act(s, BS_ACT_CANCEL, NULL, &w->cid);
     }
-    unask(s, w);
+    pset_clear(&w->have);
+    pset_clear(&w->tried);
     if (s->next_inactive == w) {
         s->next_inactive = w->next;
     }
@@ -272,28 +521,41 @@ static void detach(bs_sess *s, bs_want *w, const uint8_t *from, size_t from_len)
 
 void fog__bs_sess_drop(bs_sess *s, bs_want *w)
 {
-    detach(s, w, NULL, 0);
-    free(w);
+    detach(s, w, NULL);
+    want_free(w);
 }
+
+static bs_speer *peer_get(bs_sess *s, const uint8_t *id, size_t len, bool create);
 
 bs_want *fog__bs_sess_block(bs_sess *s, const uint8_t *from, size_t from_len, const fog_cid *c,
                             size_t len)
 {
+    bs_speer *p = peer_get(s, from, from_len, false);
+    if (p != NULL) {
+        rate_advance(s, p); /* delivered, wanted or not: booked at the session's clock */
+        p->slot[p->slot_idx % SLOTS] += len;
+        p->sum += len;
+        if (!p->delivered) {
+            p->delivered = true;
+            p->first_at = s->now;
+        }
+    }
     bs_want *w = fog__bs_sess_find(s, c);
     if (w == NULL) {
         s->stats.dup_blocks_in++;
         return NULL;
     }
-    detach(s, w, from, from_len);
+    detach(s, w, p);
     s->stats.blocks_in++;
     s->stats.bytes_in += len;
+    fill_all(s); /* the sender (and endgame duplicates' peers) have budget free */
     return w;
 }
 
 void fog__bs_sess_release(bs_sess *s, bs_want *w)
 {
     (void)s;
-    free(w);
+    want_free(w);
 }
 
 bs_want *fog__bs_sess_first(const bs_sess *s)
@@ -315,6 +577,7 @@ static bs_speer *peer_get(bs_sess *s, const uint8_t *id, size_t len, bool create
     }
     memcpy(p->id, id, len);
     p->len = len;
+    p->slot_idx = s->now / s->slot_ms;
     if (fog__bs_htab_add(&s->peers, &p->node, p->id, len) < 0) {
         free(p);
         return NULL;
@@ -324,21 +587,30 @@ static bs_speer *peer_get(bs_sess *s, const uint8_t *id, size_t len, bool create
         s->phead->prev = p;
     }
     s->phead = p;
-    s->stats.peers++;
     return p;
+}
+
+static void join(bs_sess *s, bs_speer *p)
+{
+    if (!p->member) {
+        p->member = true;
+        p->joined = s->seq;
+        p->idle_gen = 0;
+        s->stats.peers++;
+    }
 }
 
 int fog__bs_sess_add_peer(bs_sess *s, const uint8_t *id, size_t len, fog_ms now)
 {
-    bool had = peer_get(s, id, len, false) != NULL;
-    if (peer_get(s, id, len, true) == NULL) {
+    set_now(s, now);
+    bs_speer *p = peer_get(s, id, len, true);
+    if (p == NULL) {
         return FOG_ERR_NOMEM;
     }
-    if (!had) {
-        for (bs_want *w = s->head; w != s->next_inactive; w = w->next) {
-            assign(s, w, now); /* stuck wants try the newcomer */
-        }
-    }
+    join(s, p);
+    p->hinted = true;
+    p->idle_gen = 0;
+    fill(s, p); /* stuck wants try the newcomer */
     return 0;
 }
 
@@ -346,7 +618,7 @@ void fog__bs_sess_peer_up(bs_sess *s, const uint8_t *id, size_t len)
 {
     bs_speer *p = peer_get(s, id, len, false);
     for (bs_want *w = s->head; p != NULL && w != s->next_inactive; w = w->next) {
-        if (w->asked == p) {
+        if (asked_idx(w, p) >= 0) {
             act(s, BS_ACT_WANT_BLOCK, p, &w->cid);
         }
     }
@@ -358,12 +630,11 @@ void fog__bs_sess_peer_gone(bs_sess *s, const uint8_t *id, size_t len, fog_ms no
     if (p == NULL) {
         return;
     }
+    set_now(s, now);
     for (bs_want *w = s->head; w != s->next_inactive; w = w->next) {
-        list_del(w->have, &w->n_have, p);
-        list_del(w->tried, &w->n_tried, p);
-        if (w->asked == p) {
-            unask(s, w);
-        }
+        pset_del(&w->have, p);
+        pset_del(&w->tried, p);
+        unask(s, w, p);
     }
     fog__bs_htab_del(&s->peers, &p->node);
     if (p->prev != NULL) {
@@ -374,11 +645,12 @@ void fog__bs_sess_peer_gone(bs_sess *s, const uint8_t *id, size_t len, fog_ms no
     if (p->next != NULL) {
         p->next->prev = p->prev;
     }
-    free(p);
-    s->stats.peers--;
-    for (bs_want *w = s->head; w != s->next_inactive; w = w->next) {
-        assign(s, w, now);
+    if (p->member) {
+        s->stats.peers--;
     }
+    free(p);
+    s->gen++;
+    fill_all(s);
 }
 
 int fog__bs_sess_presence(bs_sess *s, const uint8_t *id, size_t len, const fog_cid *c,
@@ -388,45 +660,63 @@ int fog__bs_sess_presence(bs_sess *s, const uint8_t *id, size_t len, const fog_c
     if (w == NULL || !w->active) {
         return 0;
     }
-    bs_speer *p = peer_get(s, id, len, t == FOG_BITSWAP_HAVE);
+    set_now(s, now);
+    bs_speer *p = peer_get(s, id, len, true);
     if (p == NULL) {
-        return t == FOG_BITSWAP_HAVE ? FOG_ERR_NOMEM : 0;
+        return FOG_ERR_NOMEM;
     }
     if (t == FOG_BITSWAP_HAVE) {
-        list_add(w->have, &w->n_have, p);
-        list_del(w->tried, &w->n_tried, p);
-    } else {
-        list_del(w->have, &w->n_have, p);
-        list_add(w->tried, &w->n_tried, p);
-        if (w->asked == p) {
-            unask(s, w);
-        }
+        join(s, p);
+        pset_add(&w->have, p);
+        pset_del(&w->tried, p);
+        p->idle_gen = 0;
+        fill(s, p);
+        return 0;
     }
-    assign(s, w, now);
+    pset_del(&w->have, p);
+    pset_add(&w->tried, p);
+    if (asked_idx(w, p) >= 0) {
+        /* a blind ask it lacks: keep only a want-have there, so it says HAVE when it gets the
+         * block instead of pushing it (which another peer may be sending already) */
+        unask(s, w, p);
+        act(s, BS_ACT_CANCEL, p, &w->cid);
+        act(s, BS_ACT_WANT_HAVE, p, &w->cid);
+        fill_all(s);
+    }
     return 0;
 }
 
 /* ---- time ---- */
 
-static void tick_want(bs_sess *s, bs_want *w, fog_ms now)
+/* A want-block unanswered for want_timeout_ms: the peer is marked tried and cancelled there. */
+static void tick_asks(bs_sess *s, bs_want *w, fog_ms now)
 {
-    fog_ms since = now >= w->asked_at ? now - w->asked_at : 0;
-    if (since >= s->cfg.want_timeout_ms) {
-        if (w->asked != NULL) {
-            bs_speer *p = w->asked;
-            unask(s, w);
-            list_del(w->have, &w->n_have, p);
-            list_add(w->tried, &w->n_tried, p);
-        } else {
-            w->n_tried = 0; /* everyone failed it a while ago: start over */
-            w->broadcast = false;
+    for (size_t i = w->n_asked; i-- > 0;) {
+        if (now - w->asked_when[i] >= s->cfg.want_timeout_ms) {
+            bs_speer *p = w->asked[i];
+            unask(s, w, p);
+            pset_del(&w->have, p);
+            pset_add(&w->tried, p);
+            act(s, BS_ACT_CANCEL, p, &w->cid);
+            w->asked_at = now;
         }
-        w->asked_at = now;
-        assign(s, w, now);
     }
-    fog_ms waited = now >= w->active_at ? now - w->active_at : 0;
-    if (w->asked == NULL && w->n_have == 0 && !w->providers &&
-        waited >= s->cfg.provider_delay_ms) {
+}
+
+/* A want nobody is asked for and nobody has: providers after provider_delay_ms, and a start-over
+ * one timeout after its last ask. */
+static void tick_stuck(bs_sess *s, bs_want *w, fog_ms now)
+{
+    if (w->n_asked > 0 || w->have.n > 0) {
+        return;
+    }
+    if (now - w->asked_at >= s->cfg.want_timeout_ms) {
+        w->tried.n = 0; /* everyone failed it a while ago: start over */
+        w->asked_at = now;
+        s->gen++;
+        act(s, BS_ACT_WANT_HAVE, NULL, &w->cid);
+    }
+    if (!w->providers && now - w->active_at >= s->cfg.provider_delay_ms) {
         w->providers = true;
         act(s, BS_ACT_PROVIDERS, NULL, &w->cid);
     }
@@ -434,9 +724,16 @@ static void tick_want(bs_sess *s, bs_want *w, fog_ms now)
 
 void fog__bs_sess_tick(bs_sess *s, fog_ms now)
 {
+    set_now(s, now);
+    s->gen++; /* asks grew older: duplicates may be due */
     for (bs_want *w = s->head; w != s->next_inactive; w = w->next) {
-        tick_want(s, w, now);
+        tick_asks(s, w, s->now);
     }
+    fill_all(s); /* wants that timed out go to other holders first */
+    for (bs_want *w = s->head; w != s->next_inactive; w = w->next) {
+        tick_stuck(s, w, s->now);
+    }
+    fill_all(s);
 }
 
 void fog__bs_sess_get_stats(const bs_sess *s, bs_sess_stats *out)

@@ -210,10 +210,14 @@ static bool all_done(void *arg)
     return counts.done >= counts.n;
 }
 
+/* Every received block committed: bitswap queues them as whole-message jobs (its own count),
+ * other puts show in the writer's. */
 static bool writer_idle(void *arg)
 {
     tnode *t = arg;
-    return fog_store_writer_pending_bytes(t->w) == 0;
+    fog_bswap_stats st;
+    fog_bswap_get_stats(t->b, &st);
+    return st.store_pending_bytes == 0 && fog_store_writer_pending_bytes(t->w) == 0;
 }
 
 /* A few blocks, found through the broadcast (no peer named), one wanted twice, one small; then

@@ -1,9 +1,13 @@
 /* test_bswap_session.c: the bitswap client session core (src/bitswap/session.c), sans-I/O.
  * The tests play the peers: they feed presences, blocks, peer arrivals and departures and the
- * time, and check the actions the core queues against the behaviour bswap.h promises (want-have
- * to everyone when no peer is known, want-block to a peer that has the block, the next peer on
- * DONT_HAVE or timeout, a provider search after provider_delay_ms, at most `inflight` active
- * wants served in FIFO order, blocks accepted from any peer).
+ * time, and check the actions the core queues against the policy session.c states: a want-have
+ * to everyone when a want goes active, want-blocks only within a peer's budget (2 for a new
+ * peer, then what it delivered in the last window, at least 2 (1 of 1 MiB blocks), at most
+ * inflight), the rarest
+ * block a peer has first with seedable random tie-breaks, blind asks only at members, endgame
+ * duplicates only when nothing else is left and cancelled when one copy arrives, the next peer
+ * on DONT_HAVE or timeout, a provider search after provider_delay_ms, a start-over, at most
+ * `inflight` active wants in FIFO order, blocks accepted from any peer.
  */
 #include "testlib.h"
 
@@ -14,30 +18,54 @@
 #define P "peerP"
 #define Q "peerQ"
 #define R "peerR"
+#define T "peerT"
+#define NCIDS 64
 
-static fog_cid cids[8];
+static fog_cid cids[NCIDS];
 
 static int setup(void **state)
 {
     (void)state;
     assert_int_equal(fog_crypto_init(), 0);
-    for (size_t i = 0; i < 8; i++) {
+    for (size_t i = 0; i < NCIDS; i++) {
         uint8_t b = (uint8_t)i;
         assert_int_equal(fog_cid_of(&cids[i], 1, FOG_MC_RAW, FOG_MC_SHA2_256, &b, 1), 0);
     }
     return 0;
 }
 
-static bs_sess *sess(size_t inflight)
+static bs_sess *sess_seeded(size_t inflight, uint64_t seed)
 {
-    bs_sess_config cfg = {inflight, 1000, 300};
+    bs_sess_config cfg = {inflight, 1000, 300, 100, NULL, NULL, seed};
     bs_sess *s = NULL;
     assert_int_equal(fog__bs_sess_new(&s, &cfg), 0);
     return s;
 }
 
-/* Expects exactly one queued action and checks it. peer NULL: a broadcast. */
-static void expect(bs_sess *s, bs_act_kind kind, const char *peer, size_t cid)
+static bs_sess *sess(size_t inflight)
+{
+    return sess_seeded(inflight, 42);
+}
+
+static size_t cid_index(const fog_cid *c)
+{
+    for (size_t i = 0; i < NCIDS; i++) {
+        if (fog_cid_eq(c, &cids[i])) {
+            return i;
+        }
+    }
+    fail_msg("an action for a CID the test never wanted");
+    return NCIDS;
+}
+
+static bool is_peer(const bs_act *a, const char *peer)
+{
+    return a->peer_len == strlen(peer) && memcmp(a->peer, peer, a->peer_len) == 0;
+}
+
+/* Expects one queued action and checks it. peer NULL: a broadcast. cid NCIDS: any CID (the
+ * index is returned). */
+static size_t expect(bs_sess *s, bs_act_kind kind, const char *peer, size_t cid)
 {
     bs_act a;
     assert_true(fog__bs_sess_poll(s, &a));
@@ -45,10 +73,13 @@ static void expect(bs_sess *s, bs_act_kind kind, const char *peer, size_t cid)
     if (peer == NULL) {
         assert_int_equal(a.peer_len, 0);
     } else {
-        assert_int_equal(a.peer_len, strlen(peer));
-        assert_memory_equal(a.peer, peer, a.peer_len);
+        assert_true(is_peer(&a, peer));
     }
-    assert_true(fog_cid_eq(&a.cid, &cids[cid]));
+    size_t i = cid_index(&a.cid);
+    if (cid != NCIDS) {
+        assert_int_equal(i, cid);
+    }
+    return i;
 }
 
 static void expect_none(bs_sess *s)
@@ -69,9 +100,38 @@ static void presence(bs_sess *s, const char *p, size_t i, fog_bitswap_presence_t
                      0);
 }
 
+static bs_want *block_len(bs_sess *s, const char *p, size_t i, size_t len)
+{
+    return fog__bs_sess_block(s, (const uint8_t *)p, strlen(p), &cids[i], len);
+}
+
 static bs_want *block(bs_sess *s, const char *p, size_t i)
 {
-    return fog__bs_sess_block(s, (const uint8_t *)p, strlen(p), &cids[i], 10);
+    return block_len(s, p, i, 10);
+}
+
+static size_t budget_of(bs_sess *s, const char *p)
+{
+    return fog__bs_sess_budget(s, (const uint8_t *)p, strlen(p));
+}
+
+static size_t asked(bs_sess *s)
+{
+    bs_sess_stats st;
+    fog__bs_sess_get_stats(s, &st);
+    return st.asked;
+}
+
+/* Wants 0..n-1, activated at now: the n broadcast want-haves are checked and consumed. */
+static void want_n(bs_sess *s, size_t n, fog_ms now)
+{
+    for (size_t i = 0; i < n; i++) {
+        assert_non_null(fog__bs_sess_want(s, &cids[i], now));
+    }
+    fog__bs_sess_activate(s, now);
+    for (size_t i = 0; i < n; i++) {
+        expect(s, BS_ACT_WANT_HAVE, NULL, i);
+    }
 }
 
 static void test_bswap_session_broadcast_then_block(void **state)
@@ -82,7 +142,7 @@ static void test_bswap_session_broadcast_then_block(void **state)
     expect_none(s); /* nothing goes out before activation */
     fog__bs_sess_activate(s, 0);
     expect(s, BS_ACT_WANT_HAVE, NULL, 0);
-    expect_none(s);
+    expect_none(s); /* no member yet: nobody to ask for the block */
     presence(s, P, 0, FOG_BITSWAP_HAVE, 10);
     expect(s, BS_ACT_WANT_BLOCK, P, 0);
     expect_none(s);
@@ -94,9 +154,9 @@ static void test_bswap_session_broadcast_then_block(void **state)
     assert_non_null(w);
     assert_true(fog_cid_eq(&w->cid, &cids[0]));
     fog__bs_sess_release(s, w);
-    expect(s, BS_ACT_CANCEL, NULL, 0); /* the broadcast want-have is withdrawn */
-    expect_none(s);                    /* P sent it: no cancel to P */
-    assert_null(block(s, P, 0));       /* twice: a duplicate */
+    expect(s, BS_ACT_CANCEL, NULL, 0); /* withdrawn everywhere */
+    expect_none(s);
+    assert_null(block(s, P, 0)); /* twice: a duplicate */
     fog__bs_sess_get_stats(s, &st);
     assert_int_equal(st.blocks_in, 1);
     assert_int_equal(st.dup_blocks_in, 1);
@@ -115,17 +175,25 @@ static void test_bswap_session_inflight_fifo(void **state)
         assert_non_null(fog__bs_sess_want(s, &cids[i], 0));
     }
     fog__bs_sess_activate(s, 0);
-    expect(s, BS_ACT_WANT_BLOCK, P, 0);
-    expect(s, BS_ACT_WANT_BLOCK, P, 1);
+    expect(s, BS_ACT_WANT_HAVE, NULL, 0); /* only the first two go active */
+    expect(s, BS_ACT_WANT_HAVE, NULL, 1);
+    size_t a = expect(s, BS_ACT_WANT_BLOCK, P, NCIDS); /* P was added: asked blind */
+    size_t b = expect(s, BS_ACT_WANT_BLOCK, P, NCIDS);
+    assert_int_equal(a + b, 1);
     expect_none(s);
     fog__bs_sess_release(s, block(s, P, 1)); /* out of order is fine */
+    expect(s, BS_ACT_CANCEL, NULL, 1);
+    expect_none(s);
     fog__bs_sess_activate(s, 1);
+    expect(s, BS_ACT_WANT_HAVE, NULL, 2);
     expect(s, BS_ACT_WANT_BLOCK, P, 2);
     expect_none(s);
-    /* a block from a peer outside the session is taken, and P is told to cancel */
+    /* a block from a peer outside the session is taken, and cancelled everywhere */
     fog__bs_sess_release(s, block(s, R, 0));
-    expect(s, BS_ACT_CANCEL, P, 0);
+    expect(s, BS_ACT_CANCEL, NULL, 0);
+    expect_none(s);
     fog__bs_sess_activate(s, 2);
+    expect(s, BS_ACT_WANT_HAVE, NULL, 3);
     expect(s, BS_ACT_WANT_BLOCK, P, 3);
     expect_none(s);
     fog__bs_sess_free(s);
@@ -137,10 +205,8 @@ static void test_bswap_session_dont_have_moves_on(void **state)
     bs_sess *s = sess(8);
     add_peer(s, P, 0);
     add_peer(s, Q, 0);
-    assert_non_null(fog__bs_sess_want(s, &cids[0], 0));
-    assert_non_null(fog__bs_sess_want(s, &cids[1], 0));
-    fog__bs_sess_activate(s, 0);
-    /* spread by fewest outstanding: one want-block each */
+    want_n(s, 2, 0);
+    /* blind asks spread: one want-block each */
     bs_act a1, a2;
     assert_true(fog__bs_sess_poll(s, &a1));
     assert_true(fog__bs_sess_poll(s, &a2));
@@ -148,15 +214,41 @@ static void test_bswap_session_dont_have_moves_on(void **state)
     assert_int_equal(a1.kind, BS_ACT_WANT_BLOCK);
     assert_int_equal(a2.kind, BS_ACT_WANT_BLOCK);
     assert_memory_not_equal(a1.peer, a2.peer, 5);
-    const char *first = memcmp(a1.peer, P, 5) == 0 ? P : Q;
+    assert_false(fog_cid_eq(&a1.cid, &a2.cid));
+    const char *first = fog_cid_eq(&a1.cid, &cids[0]) ? (is_peer(&a1, P) ? P : Q)
+                                                      : (is_peer(&a2, P) ? P : Q);
     const char *other = strcmp(first, P) == 0 ? Q : P;
     presence(s, first, 0, FOG_BITSWAP_DONT_HAVE, 5);
+    /* the blind want-block becomes a want-have there; the other member is asked */
+    expect(s, BS_ACT_CANCEL, first, 0);
+    expect(s, BS_ACT_WANT_HAVE, first, 0);
     expect(s, BS_ACT_WANT_BLOCK, other, 0);
-    presence(s, other, 0, FOG_BITSWAP_DONT_HAVE, 6);
-    expect(s, BS_ACT_WANT_HAVE, NULL, 0); /* nobody left: ask everyone */
     expect_none(s);
+    presence(s, other, 0, FOG_BITSWAP_DONT_HAVE, 6);
+    expect(s, BS_ACT_CANCEL, other, 0);
+    expect(s, BS_ACT_WANT_HAVE, other, 0);
+    expect_none(s); /* nobody left: the want-have broadcast is out already */
     presence(s, R, 0, FOG_BITSWAP_HAVE, 7); /* a stranger has it: it joins */
     expect(s, BS_ACT_WANT_BLOCK, R, 0);
+    expect_none(s);
+    bs_sess_stats st;
+    fog__bs_sess_get_stats(s, &st);
+    assert_int_equal(st.peers, 3);
+    fog__bs_sess_free(s);
+}
+
+static void test_bswap_session_stranger_dont_have_kept(void **state)
+{
+    (void)state;
+    bs_sess *s = sess(8);
+    want_n(s, 2, 0);
+    presence(s, R, 0, FOG_BITSWAP_DONT_HAVE, 1); /* not a member: remembered, nothing sent */
+    expect_none(s);
+    bs_sess_stats st;
+    fog__bs_sess_get_stats(s, &st);
+    assert_int_equal(st.peers, 0);
+    presence(s, R, 1, FOG_BITSWAP_HAVE, 2); /* joins: asked for 1, not blind for 0 */
+    expect(s, BS_ACT_WANT_BLOCK, R, 1);
     expect_none(s);
     fog__bs_sess_free(s);
 }
@@ -166,27 +258,27 @@ static void test_bswap_session_timeout_and_providers(void **state)
     (void)state;
     bs_sess *s = sess(8);
     add_peer(s, P, 0);
-    assert_non_null(fog__bs_sess_want(s, &cids[0], 0));
-    fog__bs_sess_activate(s, 0);
+    want_n(s, 1, 0);
     expect(s, BS_ACT_WANT_BLOCK, P, 0);
     fog__bs_sess_tick(s, 999);
     expect_none(s); /* not yet: the timeout is 1000 ms */
     add_peer(s, Q, 999);
-    expect_none(s); /* the want is asked already */
+    expect_none(s); /* the want is asked already and Q did not say it has it */
     fog__bs_sess_tick(s, 1000);
+    expect(s, BS_ACT_CANCEL, P, 0);
     expect(s, BS_ACT_WANT_BLOCK, Q, 0);
     expect_none(s);
     fog__bs_sess_tick(s, 2000);
-    expect(s, BS_ACT_WANT_HAVE, NULL, 0);
+    expect(s, BS_ACT_CANCEL, Q, 0);
     expect(s, BS_ACT_PROVIDERS, NULL, 0); /* active 2000 ms >= 300 ms, nobody has it */
     expect_none(s);
     fog__bs_sess_tick(s, 2500);
     expect_none(s); /* providers are asked once */
     fog__bs_sess_tick(s, 3000);
-    /* everyone failed it a timeout ago: the want starts over with the session's peers */
-    bs_act a;
-    assert_true(fog__bs_sess_poll(s, &a));
-    assert_int_equal(a.kind, BS_ACT_WANT_BLOCK);
+    /* everyone failed it a timeout ago: the want starts over (a new want-have to everyone, Q,
+     * the newest member, asked blind again; P is not asked twice without saying HAVE) */
+    expect(s, BS_ACT_WANT_HAVE, NULL, 0);
+    expect(s, BS_ACT_WANT_BLOCK, Q, 0);
     expect_none(s);
     fog__bs_sess_free(s);
 }
@@ -196,8 +288,7 @@ static void test_bswap_session_peer_gone(void **state)
     (void)state;
     bs_sess *s = sess(8);
     add_peer(s, P, 0);
-    assert_non_null(fog__bs_sess_want(s, &cids[0], 0));
-    fog__bs_sess_activate(s, 0);
+    want_n(s, 1, 0);
     expect(s, BS_ACT_WANT_BLOCK, P, 0);
     fog__bs_sess_peer_up(s, (const uint8_t *)P, strlen(P)); /* P (re)connected: ask again */
     expect(s, BS_ACT_WANT_BLOCK, P, 0);
@@ -215,11 +306,281 @@ static void test_bswap_session_peer_gone(void **state)
     assert_int_equal(st.peers, 1);
     assert_int_equal(st.asked, 1);
     fog__bs_sess_peer_gone(s, (const uint8_t *)Q, strlen(Q), 3);
-    expect(s, BS_ACT_WANT_HAVE, NULL, 0);
+    expect_none(s); /* nobody left; the want-have went to everyone on activation */
+    fog__bs_sess_get_stats(s, &st);
+    assert_int_equal(st.peers, 0);
+    assert_int_equal(st.asked, 0);
     /* dropping the want withdraws the broadcast */
     fog__bs_sess_drop(s, fog__bs_sess_find(s, &cids[0]));
     expect(s, BS_ACT_CANCEL, NULL, 0);
     expect_none(s);
+    fog__bs_sess_free(s);
+}
+
+/* P played as a peer that has every block: out holds the want-blocks asked of it. */
+typedef struct {
+    size_t out[NCIDS];
+    size_t n;
+} player;
+
+/* Takes the queued actions: want-blocks (only to P) join pl->out, the rest is dropped. */
+static void collect(bs_sess *s, player *pl)
+{
+    bs_act a;
+    while (fog__bs_sess_poll(s, &a)) {
+        if (a.kind == BS_ACT_WANT_BLOCK) {
+            assert_true(is_peer(&a, P));
+            assert_true(pl->n < NCIDS);
+            pl->out[pl->n++] = cid_index(&a.cid);
+        }
+    }
+}
+
+/* One round trip of P: at now it delivers every block asked of it (len bytes each); each is
+ * wanted again at once (so P never runs out of work), P says it has it, and the session
+ * activates as the caller's kick makes it. */
+static void round_trip(bs_sess *s, player *pl, fog_ms now, size_t len)
+{
+    collect(s, pl);
+    size_t k = pl->n;
+    size_t out[NCIDS];
+    memcpy(out, pl->out, k * sizeof *out);
+    pl->n = 0;
+    for (size_t i = 0; i < k; i++) {
+        bs_want *w = block_len(s, P, out[i], len);
+        assert_non_null(w);
+        fog__bs_sess_release(s, w);
+        assert_non_null(fog__bs_sess_want(s, &cids[out[i]], now));
+    }
+    fog__bs_sess_activate(s, now);
+    for (size_t i = 0; i < k; i++) {
+        presence(s, P, out[i], FOG_BITSWAP_HAVE, now);
+    }
+    collect(s, pl);
+}
+
+/* A session of 48 wants that P says it has, at time 0; P's first asks are in pl. */
+static bs_sess *budget_sess(player *pl, fog_ms timeout)
+{
+    bs_sess_config cfg = {48, timeout, timeout, 100, NULL, NULL, 1};
+    bs_sess *s = NULL;
+    assert_int_equal(fog__bs_sess_new(&s, &cfg), 0);
+    want_n(s, 48, 0);
+    assert_int_equal(budget_of(s, P), 0); /* unknown */
+    for (size_t i = 0; i < 48; i++) {
+        presence(s, P, i, FOG_BITSWAP_HAVE, 0);
+    }
+    pl->n = 0;
+    collect(s, pl);
+    return s;
+}
+
+static void test_bswap_session_budget_grows(void **state)
+{
+    (void)state;
+    player pl;
+    bs_sess *s = budget_sess(&pl, 1000);
+    assert_int_equal(budget_of(s, P), 2); /* a new peer starts at 2 */
+    assert_int_equal(asked(s), 2);
+    /* a 1 ms round trip in a 100 ms window: the budget is twice the blocks delivered in the
+     * window (at least 2), so it triples per round trip: each block frees one slot and adds
+     * two; inflight (48) caps it */
+    static const size_t want[] = {4, 12, 36, 48, 48};
+    for (size_t r = 0; r < sizeof want / sizeof want[0]; r++) {
+        round_trip(s, &pl, (fog_ms)r + 1, 1000);
+        assert_int_equal(asked(s), want[r]);
+        assert_int_equal(pl.n, want[r]);
+    }
+    assert_int_equal(budget_of(s, P), 48);
+    fog__bs_sess_free(s);
+}
+
+static void test_bswap_session_budget_shrinks(void **state)
+{
+    (void)state;
+    player pl;
+    bs_sess *s = budget_sess(&pl, 60000);
+    fog_ms now = 0;
+    for (size_t r = 0; r < 5; r++) {
+        round_trip(s, &pl, ++now, 1000);
+    }
+    assert_int_equal(asked(s), 48);
+    /* then nothing for two windows: it delivered nothing lately, the budget is the minimum */
+    now += 200;
+    fog__bs_sess_tick(s, now);
+    assert_int_equal(budget_of(s, P), 2);
+    expect_none(s);
+    /* a trickle, one block per 110 ms (one in a window: a budget of 2): the 48 asked drain and
+     * no new want-block goes out until fewer than 2 are outstanding */
+    for (size_t i = 0; i < 48; i++) {
+        now += 110;
+        fog__bs_sess_tick(s, now);
+        collect(s, &pl);
+        assert_true(pl.n > 0);
+        size_t idx = pl.out[0];
+        memmove(pl.out, pl.out + 1, --pl.n * sizeof *pl.out);
+        fog__bs_sess_release(s, block_len(s, P, idx, 1000));
+        assert_int_equal(budget_of(s, P), 2);
+        assert_non_null(fog__bs_sess_want(s, &cids[idx], now));
+        fog__bs_sess_activate(s, now);
+        presence(s, P, idx, FOG_BITSWAP_HAVE, now);
+        collect(s, &pl);
+        assert_int_equal(asked(s), pl.n);
+        assert_int_equal(asked(s), 47 - i > 2 ? 47 - i : 2);
+    }
+    fog__bs_sess_free(s);
+}
+
+/* 1 MiB blocks: the floors count bytes (512 KiB), so a peer that delivered nothing lately
+ * keeps one block in flight. */
+static void test_bswap_session_budget_large_blocks(void **state)
+{
+    (void)state;
+    bs_sess *s = sess(8);
+    want_n(s, 4, 0);
+    presence(s, P, 0, FOG_BITSWAP_HAVE, 0);
+    presence(s, P, 1, FOG_BITSWAP_HAVE, 0);
+    expect(s, BS_ACT_WANT_BLOCK, P, 0);
+    expect(s, BS_ACT_WANT_BLOCK, P, 1);
+    expect_none(s);
+    fog__bs_sess_release(s, block_len(s, P, 0, 1u << 20));
+    expect(s, BS_ACT_CANCEL, NULL, 0);
+    assert_int_equal(budget_of(s, P), 2); /* twice the one block of the window */
+    fog__bs_sess_tick(s, 299); /* (before the provider searches: 300 ms) */
+    assert_int_equal(budget_of(s, P), 1);
+    presence(s, P, 2, FOG_BITSWAP_HAVE, 299);
+    expect_none(s); /* 1 outstanding already */
+    fog__bs_sess_release(s, block_len(s, P, 1, 1u << 20));
+    expect(s, BS_ACT_CANCEL, NULL, 1);
+    expect(s, BS_ACT_WANT_BLOCK, P, 2);
+    expect_none(s);
+    fog__bs_sess_free(s);
+}
+
+static void test_bswap_session_rarest_first(void **state)
+{
+    (void)state;
+    bs_sess *s = sess(16);
+    want_n(s, 16, 0);
+    /* fill every peer's budget (2): Q with 4 and 5, R with 6 and 7, P with 8 and 9 */
+    const char *peers[3] = {Q, R, P};
+    for (size_t k = 0; k < 3; k++) {
+        for (size_t i = 4 + 2 * k; i < 6 + 2 * k; i++) {
+            presence(s, peers[k], i, FOG_BITSWAP_HAVE, 1);
+            expect(s, BS_ACT_WANT_BLOCK, peers[k], i);
+        }
+    }
+    expect_none(s);
+    /* then the HAVEs are only recorded: 0 held by P Q R, 1 by P Q, 2 by P */
+    presence(s, P, 0, FOG_BITSWAP_HAVE, 2);
+    presence(s, P, 1, FOG_BITSWAP_HAVE, 2);
+    presence(s, P, 2, FOG_BITSWAP_HAVE, 2);
+    presence(s, Q, 0, FOG_BITSWAP_HAVE, 2);
+    presence(s, Q, 1, FOG_BITSWAP_HAVE, 2);
+    presence(s, R, 0, FOG_BITSWAP_HAVE, 2);
+    expect_none(s);
+    /* one slot frees at each in turn: each takes the rarest of what it has and nobody is
+     * asked for */
+    fog__bs_sess_release(s, block(s, P, 8));
+    expect(s, BS_ACT_CANCEL, NULL, 8);
+    expect(s, BS_ACT_WANT_BLOCK, P, 2); /* 1 holder, before 1 (2) and 0 (3) */
+    expect_none(s);
+    fog__bs_sess_release(s, block(s, Q, 4));
+    expect(s, BS_ACT_CANCEL, NULL, 4);
+    expect(s, BS_ACT_WANT_BLOCK, Q, 1); /* 2 holders, before 0 (3) */
+    expect_none(s);
+    fog__bs_sess_release(s, block(s, R, 6));
+    expect(s, BS_ACT_CANCEL, NULL, 6);
+    expect(s, BS_ACT_WANT_BLOCK, R, 0);
+    expect_none(s);
+    fog__bs_sess_free(s);
+}
+
+/* The first 2 blind asks of 16 equal wants at one added peer: ties broken at random. */
+static void first_asks(uint64_t seed, bs_rand_fn fn, void *ud, size_t out[2])
+{
+    bs_sess_config cfg = {16, 1000, 300, 100, fn, ud, seed};
+    bs_sess *s = NULL;
+    assert_int_equal(fog__bs_sess_new(&s, &cfg), 0);
+    add_peer(s, P, 0);
+    want_n(s, 16, 0);
+    for (size_t i = 0; i < 2; i++) {
+        out[i] = expect(s, BS_ACT_WANT_BLOCK, P, NCIDS);
+    }
+    expect_none(s);
+    fog__bs_sess_free(s);
+}
+
+static uint64_t count_rand(void *ud)
+{
+    uint64_t *n = ud;
+    return (*n)++;
+}
+
+static void test_bswap_session_tie_break_seedable(void **state)
+{
+    (void)state;
+    size_t a[2], b[2], c[2];
+    first_asks(7, NULL, NULL, a);
+    first_asks(7, NULL, NULL, b);
+    assert_memory_equal(a, b, sizeof a); /* the same seed, the same choices */
+    bool differs = false;
+    for (uint64_t seed = 8; seed < 24 && !differs; seed++) {
+        first_asks(seed, NULL, NULL, c);
+        differs = memcmp(a, c, sizeof a) != 0;
+    }
+    assert_true(differs); /* (all 16 seeds picking the same 2 of 16 in order: ~1e-36) */
+    uint64_t calls = 0;
+    first_asks(0, count_rand, &calls, c);
+    assert_true(calls > 0); /* the caller's randomness is what is used */
+    fog__bs_sess_free(NULL);
+}
+
+static void test_bswap_session_endgame_duplicate_cancel(void **state)
+{
+    (void)state;
+    bs_sess *s = sess(8); /* timeout 1000: a late ask is 250 ms old */
+    want_n(s, 2, 0);
+    presence(s, P, 0, FOG_BITSWAP_HAVE, 1);
+    expect(s, BS_ACT_WANT_BLOCK, P, 0);
+    expect_none(s);
+    presence(s, Q, 1, FOG_BITSWAP_HAVE, 1);
+    expect(s, BS_ACT_WANT_BLOCK, Q, 1);
+    expect_none(s);
+    /* Q has 0 too and nothing else is left for it; but P's ask is fresh: no duplicate yet */
+    presence(s, Q, 0, FOG_BITSWAP_HAVE, 2);
+    expect_none(s);
+    fog__bs_sess_tick(s, 250);
+    expect_none(s);
+    fog__bs_sess_tick(s, 251);
+    expect(s, BS_ACT_WANT_BLOCK, Q, 0); /* late: a duplicate */
+    expect_none(s);
+    presence(s, P, 1, FOG_BITSWAP_HAVE, 252);
+    expect(s, BS_ACT_WANT_BLOCK, P, 1);
+    expect_none(s);
+    presence(s, R, 1, FOG_BITSWAP_HAVE, 253);
+    expect_none(s); /* the last ask of 1 is 1 ms old */
+    fog__bs_sess_tick(s, 502);
+    expect(s, BS_ACT_WANT_BLOCK, R, 1); /* a third copy is still allowed */
+    expect_none(s);
+    presence(s, T, 1, FOG_BITSWAP_HAVE, 503);
+    fog__bs_sess_tick(s, 900);
+    expect_none(s); /* a fourth is not (BS_WANT_ASKS) */
+    assert_int_equal(asked(s), 5);
+    /* one copy of 0 arrives: cancelled everywhere (the duplicate at P with it) */
+    fog__bs_sess_release(s, block(s, Q, 0));
+    expect(s, BS_ACT_CANCEL, NULL, 0);
+    expect_none(s);
+    assert_int_equal(asked(s), 3);
+    assert_null(block(s, P, 0)); /* the other copy, if it comes: a duplicate */
+    fog__bs_sess_release(s, block(s, T, 1));
+    expect(s, BS_ACT_CANCEL, NULL, 1);
+    expect_none(s);
+    bs_sess_stats st;
+    fog__bs_sess_get_stats(s, &st);
+    assert_int_equal(st.asked, 0);
+    assert_int_equal(st.dup_blocks_in, 1);
+    assert_int_equal(st.blocks_in, 2);
     fog__bs_sess_free(s);
 }
 
@@ -229,8 +590,15 @@ int main(void)
         cmocka_unit_test(test_bswap_session_broadcast_then_block),
         cmocka_unit_test(test_bswap_session_inflight_fifo),
         cmocka_unit_test(test_bswap_session_dont_have_moves_on),
+        cmocka_unit_test(test_bswap_session_stranger_dont_have_kept),
         cmocka_unit_test(test_bswap_session_timeout_and_providers),
         cmocka_unit_test(test_bswap_session_peer_gone),
+        cmocka_unit_test(test_bswap_session_budget_grows),
+        cmocka_unit_test(test_bswap_session_budget_shrinks),
+        cmocka_unit_test(test_bswap_session_budget_large_blocks),
+        cmocka_unit_test(test_bswap_session_rarest_first),
+        cmocka_unit_test(test_bswap_session_tie_break_seedable),
+        cmocka_unit_test(test_bswap_session_endgame_duplicate_cancel),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
