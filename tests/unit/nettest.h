@@ -1,7 +1,7 @@
 /* nettest.h: the fixture of the unit tests that run real fog_nodes with bitswap over loopback
  * TCP on one libuv loop, each node with its own temporary repository, store and store writer
- * (test_fetch.c; test_bswap.c has the same fixture and may take it from here). Header-only like
- * testlib.h and uvtest.h; include after both. Every function is a cmocka assertion on failure.
+ * (test_fetch.c, test_bswap.c). Header-only like testlib.h and uvtest.h; include after both.
+ * Every function is a cmocka assertion on failure.
  * FOG_TEST_LOG=LEVEL prints the nodes' and bitswap's log lines up to LEVEL.
  */
 #ifndef FOG_TESTS_NETTEST_H

@@ -16,18 +16,8 @@
 #include "fog/store.h"
 #include "fog/storew.h"
 #include "uvtest.h"
+#include "nettest.h"
 
-typedef struct {
-    char dir[256];
-    fog_store *store;
-    fog_store_writer *w;
-    fog_node *n;
-    fog_bswap *b;
-    uint8_t id[FOG_PEER_ID_MAX];
-    size_t id_len;
-    fog_multiaddr addr;
-    bool closed, wclosed;
-} tnode;
 
 /* ---- block contents ---- */
 
@@ -64,94 +54,6 @@ static void put_blocks(tnode *t, uint32_t seed0, size_t n, size_t len, fog_cid *
     free(buf);
 }
 
-/* ---- nodes ---- */
-
-static void log_line(void *ctx, int level, const char *module, const char *msg)
-{
-    (void)ctx;
-    print_message("  [%d %s] %s\n", level, module, msg);
-}
-
-static void repo_make(tnode *t)
-{
-    memset(t, 0, sizeof *t);
-    assert_true(tl_mkdtemp(t->dir, sizeof t->dir, "bswap"));
-    assert_int_equal(fog_repo_init(t->dir, NULL, 0), 0);
-    assert_int_equal(fog_store_open(&t->store, t->dir, FOG_STORE_WRITE), 0);
-}
-
-static void node_start(tnode *t)
-{
-    uint8_t secret[64];
-    fog_store_identity_secret(t->store, secret);
-    fog_node_config cfg;
-    fog_node_config_default(&cfg);
-    cfg.identity_secret = secret;
-    fog_log_sink log = {0};
-    if (getenv("FOG_TEST_LOG") != NULL) {
-        log.fn = log_line;
-        log.level = atoi(getenv("FOG_TEST_LOG"));
-    }
-    cfg.log = log;
-    assert_int_equal(fog_multiaddr_parse(&cfg.listen[0], "/ip4/127.0.0.1/tcp/0"), 0);
-    cfg.n_listen = 1;
-    assert_int_equal(fog_node_new(&t->n, &loop, &cfg), 0);
-    assert_int_equal(fog_store_writer_new(&t->w, &loop, t->store), 0);
-    fog_bswap_config bc;
-    fog_bswap_config_default(&bc);
-    bc.loop = &loop;
-    bc.store = t->store;
-    bc.writer = t->w;
-    bc.log = log;
-    bc.want_timeout_ms = 1000;
-    assert_int_equal(fog_bswap_new(&t->b, t->n, &bc), 0);
-    fog_node_observer o = fog_bswap_observer(t->b);
-    fog_node_set_observer(t->n, &o);
-    assert_int_equal(fog_node_start(t->n), 0);
-    assert_int_equal(fog_node_listen_addrs(t->n, &t->addr, 1), 1);
-    fog_slice me = fog_node_peer_id(t->n);
-    memcpy(t->id, me.p, me.len);
-    t->id_len = me.len;
-}
-
-static void set_true(void *ud)
-{
-    *(bool *)ud = true;
-}
-
-static void node_stop(tnode *t)
-{
-    fog_node_close(t->n, set_true, &t->closed);
-    assert_true(wait_for(is_true, &t->closed));
-    fog_bswap_free(t->b);
-    fog_store_writer_close(t->w, set_true, &t->wclosed);
-    assert_true(wait_for(is_true, &t->wclosed));
-    fog_store_writer_free(t->w);
-    fog_node_free(t->n);
-    fog_store_close(t->store);
-    assert_int_equal(tl_rm_rf(t->dir), 0);
-}
-
-typedef struct {
-    bool done;
-    int err;
-} dial_res;
-
-static void dial_cb(void *ud, int err, const char *detail, fog_slice peer)
-{
-    (void)detail, (void)peer;
-    dial_res *r = ud;
-    r->done = true;
-    r->err = err;
-}
-
-static void connect_pair(tnode *a, tnode *b)
-{
-    dial_res r = {0};
-    assert_int_equal(fog_node_dial(a->n, &b->addr, dial_cb, &r), 0);
-    assert_true(wait_for(is_true, &r.done));
-    assert_int_equal(r.err, 0);
-}
 
 static int setup(void **state)
 {
@@ -226,8 +128,8 @@ static void test_bswap_fetch_small(void **state)
 {
     (void)state;
     tnode a, b;
-    repo_make(&a);
-    repo_make(&b);
+    repo_make(&a, "bswap");
+    repo_make(&b, "bswap");
     size_t lens[3] = {100, 256u * 1024u, 5000};
     fog_cid cids[3];
     for (size_t i = 0; i < 3; i++) {
@@ -290,8 +192,8 @@ static void test_bswap_notify_stored(void **state)
 {
     (void)state;
     tnode a, b;
-    repo_make(&a);
-    repo_make(&b);
+    repo_make(&a, "bswap");
+    repo_make(&b, "bswap");
     node_start(&a);
     node_start(&b);
     connect_pair(&b, &a);
@@ -342,8 +244,8 @@ static void test_bswap_fetch_64mib(void **state)
 {
     (void)state;
     tnode a, b;
-    repo_make(&a);
-    repo_make(&b);
+    repo_make(&a, "bswap");
+    repo_make(&b, "bswap");
     fog_cid *cids = calloc(BIG_N, sizeof *cids);
     put_blocks(&a, 1000, BIG_N, BIG_BLOCK, cids);
     node_start(&a);
