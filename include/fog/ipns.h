@@ -85,7 +85,7 @@ FOG_NODISCARD int fog_ipns_parse(fog_ipns_record *out, const uint8_t *in, size_t
  * no key); signatureV2 verified over "ipns-signature:" + data (FOG_ERR_AUTH); when signatureV1
  * or the V1 value is present, all five V1 fields (absent ones read as empty or 0, as boxo reads
  * them) must equal the signed ones (FOG_ERR_AUTH); validity type EOL (FOG_ERR_UNSUPPORTED
- * otherwise); now not after the EOL (FOG_ERR_TIMEOUT: the record has expired). Also
+ * otherwise); now not after the EOL (FOG_ERR_EXPIRED). Also
  * FOG_ERR_PROTO for a malformed name or key and FOG_ERR_UNSUPPORTED for a key type fog cannot
  * verify. Every error sets a detail line. Needs fog_crypto_init. */
 FOG_NODISCARD int fog_ipns_validate(const fog_ipns_record *rec, const uint8_t *name,

@@ -37,7 +37,8 @@
     X(NO_REPO, -14, "no repository")                                                               \
     X(AUTH, -15, "authentication failed")                                                          \
     X(CANCELLED, -16, "cancelled")                                                                 \
-    X(TIMEOUT, -17, "timed out")
+    X(TIMEOUT, -17, "timed out")                                                                   \
+    X(EXPIRED, -18, "expired")
 
 enum {
 #define FOG_ERR_ENUM(name, code, msg) FOG_ERR_##name = (code),

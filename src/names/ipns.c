@@ -164,7 +164,7 @@ int fog_ipns_validate(const fog_ipns_record *rec, const uint8_t *name, size_t na
                         (unsigned long long)rec->validity_type);
     }
     if (fog_ipns_time_cmp(now, rec->eol) > 0) {
-        return fog_errf(FOG_ERR_TIMEOUT, "IPNS record: expired at %.*s", (int)rec->validity.len,
+        return fog_errf(FOG_ERR_EXPIRED, "IPNS record: expired at %.*s", (int)rec->validity.len,
                         (const char *)rec->validity.p);
     }
     return 0;
