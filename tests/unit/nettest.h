@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "fog/bswap.h"
+#include "fog/crypto.h"
 #include "fog/node.h"
 #include "fog/store.h"
 #include "fog/storew.h"
@@ -122,6 +123,25 @@ static inline void connect_pair(tnode *a, tnode *b)
     assert_int_equal(fog_node_dial(a->n, &b->addr, nt_dial_cb, &r), 0);
     assert_true(wait_for(is_true, &r.done));
     assert_int_equal(r.err, 0);
+}
+
+/* cmocka setup and teardown of a test: the crypto library, the loop and its watchdog. */
+static inline int nt_setup(void **state)
+{
+    (void)state;
+    assert_int_equal(fog_crypto_init(), 0);
+    assert_int_equal(uv_loop_init(&loop), 0);
+    uv_timer_init(&loop, &wd);
+    return 0;
+}
+
+static inline int nt_teardown(void **state)
+{
+    (void)state;
+    uv_close((uv_handle_t *)&wd, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&loop), 0);
+    return 0;
 }
 
 #endif

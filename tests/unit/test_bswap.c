@@ -55,23 +55,6 @@ static void put_blocks(tnode *t, uint32_t seed0, size_t n, size_t len, fog_cid *
 }
 
 
-static int setup(void **state)
-{
-    (void)state;
-    assert_int_equal(fog_crypto_init(), 0);
-    assert_int_equal(uv_loop_init(&loop), 0);
-    uv_timer_init(&loop, &wd);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    uv_close((uv_handle_t *)&wd, NULL);
-    uv_run(&loop, UV_RUN_DEFAULT);
-    assert_int_equal(uv_loop_close(&loop), 0);
-    return 0;
-}
 
 /* ---- wants ---- */
 
@@ -294,5 +277,5 @@ int main(void)
         cmocka_unit_test(test_bswap_notify_stored),
         cmocka_unit_test(test_bswap_fetch_64mib),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, nt_setup, nt_teardown);
 }

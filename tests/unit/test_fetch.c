@@ -380,23 +380,6 @@ static void test_fetch_source_timeout(void **state)
     pair_down(&a, &b, NULL);
 }
 
-static int setup(void **state)
-{
-    (void)state;
-    assert_int_equal(fog_crypto_init(), 0);
-    assert_int_equal(uv_loop_init(&loop), 0);
-    uv_timer_init(&loop, &wd);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    uv_close((uv_handle_t *)&wd, NULL);
-    uv_run(&loop, UV_RUN_DEFAULT);
-    assert_int_equal(uv_loop_close(&loop), 0);
-    return 0;
-}
 
 int main(void)
 {
@@ -408,5 +391,5 @@ int main(void)
         cmocka_unit_test(test_fetch_source_cat_prefetch),
         cmocka_unit_test(test_fetch_source_timeout),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, nt_setup, nt_teardown);
 }
