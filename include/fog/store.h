@@ -106,6 +106,13 @@ void fog_store_view_end(fog_store_view *v); /* NULL is a no-op */
  * server streaming a 256 MiB file would otherwise grow by 256 MiB. Slices that are not inside
  * the map (identity CIDs, copies) are left alone; partial pages at either end are kept. */
 void fog_store_view_release(fog_store_view *v, fog_slice data);
+/* Copies data, a slice that a view of s still open lent (or any part of one), to dst (data.len
+ * bytes) without touching the map: bytes inside the map are read with pread(2) from the data
+ * file at their offset (the open view's snapshot keeps those pages from being rewritten), so no
+ * map page is faulted in and nothing needs fog_store_view_release; other slices (identity
+ * digests, copies) are memcpy'd. On the VMs fog is measured on, mapping a page in and dropping
+ * it again costs more than copying it (blocks.c). Any thread. 0, or FOG_ERR_IO (detail line). */
+FOG_NODISCARD int fog_store_copy_lent(const fog_store *s, fog_slice data, uint8_t *dst);
 
 /* A write batch for imports: puts accumulate in one LMDB write transaction that is committed
  * whenever it holds more than FOG_STORE_BATCH_BYTES (to bound memory; those commits sync data but

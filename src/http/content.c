@@ -5,10 +5,12 @@
  * (fog/fetch.h: local blocks from store views, missing ones fetched through bitswap, the DAG
  * below a whole-file cat or a get prefetched). cat's and get's bytes go to h2o through a bounded
  * double buffer: the worker appends to `pending` and blocks on the condition variable while it
- * holds CAT_QUEUE_MAX bytes; the loop swaps `pending` and `inflight` when h2o asked for more
- * (proceed) and wakes the worker. The 200 head goes out with the first bytes, so an error
- * before them (a bad path, a timeout) is a kubo error object with status 500; an error after
- * them ends the chunked body without its last chunk (the client sees a broken transfer).
+ * holds CAT_QUEUE_MAX bytes (the bytes the exporter lends from a store view are read from the
+ * store's file, not through its map: fog_store_copy_lent, no page faults); the loop swaps
+ * `pending` and `inflight` when h2o asked for more (proceed) and wakes the worker. The 200
+ * head goes out with the first bytes, so an error before them (a bad path, a timeout) is a kubo
+ * error object with status 500; an error after them ends the chunked body without its last
+ * chunk (the client sees a broken transfer).
  * refs runs a fog_fetch on the loop and streams a line per block as it arrives; the root itself
  * is not listed (kubo lists the links below the root); lines carry fog's extra "Size" (block
  * bytes) beside kubo's "Ref" and "Err", and a failure ends the stream with {"Ref": "", "Err"}.
@@ -132,7 +134,13 @@ static int cat_write(void *ctx, const uint8_t *p, size_t len)
     while (j->pending.len >= CAT_QUEUE_MAX && !j->gone) {
         uv_cond_wait(&j->cond, &j->mu);
     }
-    int rc = j->gone ? FOG_ERR_CANCELLED : fog_buf_append(&j->pending, p, len);
+    int rc = j->gone ? FOG_ERR_CANCELLED : fog_buf_reserve(&j->pending, len);
+    if (rc == 0) {
+        /* p is lent by a store view (or a fetched copy): read from the file, not the map */
+        rc = fog_store_copy_lent(j->store, fog_slice_make(p, len),
+                                 j->pending.p + j->pending.len);
+        j->pending.len += rc == 0 ? len : 0;
+    }
     uv_mutex_unlock(&j->mu);
     uv_async_send(&j->async);
     return rc;

@@ -143,7 +143,7 @@ static void batch_free(fog_store_batch *b)
     free(b);
 }
 
-int fog_store_batch_commit(fog_store_batch *b)
+static int commit(fog_store_batch *b, bool durable, bool *wrote_out)
 {
     int rc = b->err;
     if (rc == 0 && ((rc = fog__store_content_add(b->s, b->txn, b->txn_added)) < 0 ||
@@ -153,10 +153,26 @@ int fog_store_batch_commit(fog_store_batch *b)
     if (rc == 0) {
         MDB_txn *txn = b->txn;
         b->txn = NULL;
-        rc = fog__store_commit(b->s, txn, true);
+        size_t id = mdb_txn_id(txn);
+        rc = fog__store_commit(b->s, txn, durable);
+        MDB_envinfo info;
+        /* a clean transaction commits without writing or syncing: the last ID stays below */
+        *wrote_out = rc == 0 && mdb_env_info(b->s->env, &info) == 0 && info.me_last_txnid >= id;
     }
     batch_free(b);
     return rc;
+}
+
+int fog_store_batch_commit(fog_store_batch *b)
+{
+    bool wrote = false;
+    return commit(b, true, &wrote);
+}
+
+int fog__store_batch_commit_lazy(fog_store_batch *b, bool *wrote_out)
+{
+    *wrote_out = false;
+    return commit(b, false, wrote_out);
 }
 
 void fog_store_batch_abort(fog_store_batch *b)

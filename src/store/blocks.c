@@ -17,6 +17,7 @@
  */
 #include "internal.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -240,6 +241,31 @@ void fog_store_view_release(fog_store_view *v, fog_slice data)
     if (first < last) {
         (void)madvise((void *)first, last - first, MADV_DONTNEED); /* advice only */
     }
+}
+
+int fog_store_copy_lent(const fog_store *s, fog_slice data, uint8_t *dst)
+{
+    uintptr_t start = (uintptr_t)data.p, end = start + data.len;
+    if (s->map_base == 0 || start < s->map_base || end < start || end - s->map_base > s->map_len) {
+        if (data.len > 0) {
+            memcpy(dst, data.p, data.len);
+        }
+        return 0;
+    }
+    size_t done = 0;
+    while (done < data.len) {
+        ssize_t n = pread(s->data_fd, dst + done, data.len - done,
+                          (off_t)(start - s->map_base + done));
+        if (n <= 0) {
+            if (n < 0 && errno == EINTR) {
+                continue;
+            }
+            return fog_errf(FOG_ERR_IO, "reading a block from repository %s: %s", s->dir,
+                            n < 0 ? strerror(errno) : "unexpected end of file");
+        }
+        done += (size_t)n;
+    }
+    return 0;
 }
 
 void fog_store_view_end(fog_store_view *v)

@@ -34,6 +34,9 @@ struct fog_store {
     int lock_fd;    /* repo.lock, flocked for the handle's whole life; -1 when not open */
     int mode;       /* FOG_STORE_READ, FOG_STORE_WRITE or FOG_STORE_EXCLUSIVE */
     bool batch_open; /* a fog_store_batch holds the write transaction */
+    uintptr_t map_base; /* where LMDB mapped the data file (0: not found; see repo.c) */
+    size_t map_len;
+    int data_fd;        /* LMDB's descriptor of the data file, for fog_store_view_copy */
     char *dir;      /* the repository path as given (owned) */
     char peer_id[STORE_PEER_ID_MAX];
     uint8_t secret[FOG_ED25519_SECRET_LEN]; /* wiped by close */
@@ -55,6 +58,14 @@ int fog__store_need_write(const fog_store *s);
 int fog__store_read_begin(fog_store *s, MDB_txn **txn_out);
 int fog__store_write_begin(fog_store *s, MDB_txn **txn_out);
 int fog__store_commit(fog_store *s, MDB_txn *txn, bool durable);
+/* The store writer's commit (writer.c): fog_store_batch_commit, but with the meta page written
+ * and not synced (MDB_NOMETASYNC: the data pages are fdatasync'd first, so the database stays
+ * intact on power loss and at worst falls back to the previous transaction). *wrote_out: the
+ * file was written and fdatasync'd by this commit (or by a later one of another writer), which
+ * also made the meta pages of every earlier commit durable. Frees b. */
+FOG_NODISCARD int fog__store_batch_commit_lazy(fog_store_batch *b, bool *wrote_out);
+/* fdatasync of the data file: makes every commit's meta page durable. */
+FOG_NODISCARD int fog__store_sync(fog_store *s);
 
 /* The u64 counters in "meta" (0 when absent). */
 int fog__store_meta_get(fog_store *s, MDB_txn *txn, const char *key, uint64_t *out);

@@ -37,6 +37,7 @@
 #endif
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "fog/mf.h"
@@ -113,6 +114,12 @@ int fog__store_commit(fog_store *s, MDB_txn *txn, bool durable)
         (void)mdb_env_set_flags(s->env, MDB_NOMETASYNC, 0);
     }
     return rc != 0 ? fog__store_mdb_err(s, rc, "commit") : 0;
+}
+
+int fog__store_sync(fog_store *s)
+{
+    int rc = mdb_env_sync(s->env, 1);
+    return rc != 0 ? fog__store_mdb_err(s, rc, "sync") : 0;
 }
 
 int fog__store_meta_get(fog_store *s, MDB_txn *txn, const char *key, uint64_t *out)
@@ -253,6 +260,64 @@ static int dbis_open(fog_store *s, MDB_txn *txn, unsigned flags)
     return rc == 0 || rc == MDB_NOTFOUND ? 0 : fog__store_mdb_err(s, rc, "records");
 }
 
+/* An address inside LMDB's map: a key of the main database (its leaf page lives in the map),
+ * or 0 when it is empty (a fresh environment). */
+static uintptr_t map_hint(fog_store *s)
+{
+    MDB_txn *txn = NULL;
+    MDB_cursor *cur = NULL;
+    MDB_dbi main_dbi;
+    MDB_val k, v;
+    uintptr_t hint = 0;
+    if (mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn) != 0) {
+        return 0;
+    }
+    if (mdb_dbi_open(txn, NULL, 0, &main_dbi) == 0 && mdb_cursor_open(txn, main_dbi, &cur) == 0 &&
+        mdb_cursor_get(cur, &k, &v, MDB_FIRST) == 0) {
+        hint = (uintptr_t)k.mv_data;
+    }
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    return hint;
+}
+
+/* Finds LMDB's map of the data file in /proc/self/maps (LMDB does not say where it mapped the
+ * file unless MDB_FIXEDMAP), so that fog_store_copy_lent can turn a lent pointer into a file
+ * offset and pread(2) it instead of faulting the map in. Of several maps of the file (the same
+ * repository opened twice in one process) the one holding an address of ours is taken. Best
+ * effort: map_base stays 0 (and the copy falls back to memcpy) when no map is found; a wrong
+ * one could not be used either, since only pointers inside the map found are read by offset. */
+static void map_find(fog_store *s)
+{
+    struct stat st;
+    int fd = -1;
+    s->map_base = 0;
+    s->data_fd = -1;
+    if (mdb_env_get_fd(s->env, &fd) != 0 || fstat(fd, &st) < 0) {
+        return;
+    }
+    uintptr_t hint = map_hint(s);
+    FILE *f = fopen("/proc/self/maps", "r");
+    if (f == NULL) {
+        return;
+    }
+    char line[4352];
+    while (fgets(line, sizeof line, f) != NULL) {
+        unsigned long long lo, hi, off, ino;
+        unsigned maj, mnr;
+        if (sscanf(line, "%llx-%llx %*s %llx %x:%x %llu", &lo, &hi, &off, &maj, &mnr, &ino) == 6 &&
+            off == 0 && ino == (unsigned long long)st.st_ino && maj == major(st.st_dev) &&
+            mnr == minor(st.st_dev) && hi > lo &&
+            (hint == 0 || (hint >= (uintptr_t)lo && hint < (uintptr_t)hi))) {
+            s->map_base = (uintptr_t)lo;
+            s->map_len = (size_t)(hi - lo);
+            s->data_fd = fd;
+            break;
+        }
+    }
+    fclose(f);
+}
+
 /* Opens s->env on DIR/blocks and the three sub-databases. create: make them (init). */
 static int env_open(fog_store *s, uint64_t map_size, bool create)
 {
@@ -284,6 +349,7 @@ static int env_open(fog_store *s, uint64_t map_size, bool create)
         /* Slots of readers that died (kill -9) would pin old pages and make the file grow. */
         (void)mdb_reader_check(s->env, &dead); /* best effort: only frees stale slots */
     }
+    map_find(s);
     return 0;
 }
 

@@ -6,6 +6,17 @@
  * after the work function returned. So no lock is needed: ownership moves with the work request.
  * Close is a batch like any other (possibly empty): its after-work callback finds the queue
  * empty and calls the close callback, so close's callback is deferred as the contract says.
+ * Durability with one flush per batch instead of two: LMDB's durable commit fdatasyncs the data
+ * pages, then writes the meta page through an O_DSYNC descriptor, a second flush to the disk
+ * (on the VMs fog is measured on, the two cost more than the rest of the batch). The writer
+ * commits with the meta page written but not synced (fog__store_batch_commit_lazy; the
+ * database stays intact on power loss, at worst one transaction older), and a job's done waits
+ * until that meta page is durable too: the next batch's fdatasync flushes it (the file's dirty
+ * pages, meta included), and when no batch follows, a bare sync runs at once. So done still
+ * means "committed durably", a steady stream of fetched blocks costs one flush per batch, and
+ * its jobs' done comes one batch later. Measured on a 256 MiB fetch over loopback (about 100
+ * batches): the O_DSYNC meta writes, about 0.07 s of the writer's 0.5 s of flushing, are gone,
+ * and the fetch went from 261 to 276 MB/s (medians of 6 rounds).
  */
 #include "fog/storew.h"
 
@@ -31,6 +42,9 @@ struct fog_store_writer {
     uv_work_t work;
     job *queue, **queue_tail;  /* loop-owned */
     job *running;              /* handed to the pool while busy */
+    job *unsynced, **unsynced_tail; /* loop-owned: committed, meta page not durable yet */
+    bool syncing;              /* the work handed to the pool is a bare sync */
+    bool wrote;                /* pool: the batch's commit wrote and fdatasync'd the file */
     int batch_err;             /* written by the pool, read in after-work */
     bool busy;
     bool closing;
@@ -57,16 +71,22 @@ int fog_store_writer_new(fog_store_writer **out, uv_loop_t *loop, fog_store *s)
     w->loop = loop;
     w->store = s;
     w->queue_tail = &w->queue;
+    w->unsynced_tail = &w->unsynced;
     w->work.data = w;
     *out = w;
     return 0;
 }
 
-/* Pool thread: every job of the running list in one batch. */
+/* Pool thread: every job of the running list in one batch, or the bare sync. */
 static void batch_work(uv_work_t *req)
 {
     fog_store_writer *w = req->data;
     w->batch_err = 0;
+    w->wrote = false;
+    if (w->syncing) {
+        w->batch_err = fog__store_sync(w->store);
+        return;
+    }
     if (w->running == NULL) {
         return;
     }
@@ -78,20 +98,22 @@ static void batch_work(uv_work_t *req)
     if (rc < 0) {
         fog_store_batch_abort(b);
     } else {
-        rc = fog_store_batch_commit(b);
+        rc = fog__store_batch_commit_lazy(b, &w->wrote);
     }
     w->batch_err = rc < 0 ? rc : 0;
 }
 
 static void batch_after(uv_work_t *req, int status);
 
-/* Starts the next batch when none runs and there is a queue (or a close to complete). */
+/* Starts the next batch when none runs and there is a queue; else a bare sync when committed
+ * jobs wait for it; else the (empty) close batch. */
 static void kick(fog_store_writer *w)
 {
-    if (w->busy || (w->queue == NULL && !w->closing)) {
+    if (w->busy || (w->queue == NULL && w->unsynced == NULL && !w->closing)) {
         return;
     }
     w->running = w->queue;
+    w->syncing = w->queue == NULL && w->unsynced != NULL;
     w->queue = NULL;
     w->queue_tail = &w->queue;
     w->busy = true;
@@ -102,17 +124,9 @@ static void kick(fog_store_writer *w)
     }
 }
 
-static void batch_after(uv_work_t *req, int status)
+/* Ends the jobs of list with err (done on the loop) and frees them. */
+static void finish(fog_store_writer *w, job *list, int err)
 {
-    fog_store_writer *w = req->data;
-    int err = status < 0 ? FOG_ERR_CANCELLED : w->batch_err;
-    job *list = w->running;
-    w->running = NULL;
-    w->busy = false;
-    if (list != NULL) {
-        w->stats.batches += err == 0;
-        w->stats.failures += err != 0;
-    }
     while (list != NULL) {
         job *j = list;
         list = j->next;
@@ -124,7 +138,43 @@ static void batch_after(uv_work_t *req, int status)
         }
         free(j);
     }
-    if (w->closing && w->queue == NULL) {
+}
+
+static job *take_unsynced(fog_store_writer *w)
+{
+    job *list = w->unsynced;
+    w->unsynced = NULL;
+    w->unsynced_tail = &w->unsynced;
+    return list;
+}
+
+static void batch_after(uv_work_t *req, int status)
+{
+    fog_store_writer *w = req->data;
+    int err = status < 0 ? FOG_ERR_CANCELLED : w->batch_err;
+    job *list = w->running;
+    bool syncing = w->syncing;
+    w->running = NULL;
+    w->syncing = w->busy = false;
+    if (syncing) {
+        w->stats.failures += err != 0;
+        finish(w, take_unsynced(w), err);
+    } else if (list != NULL) {
+        w->stats.batches += err == 0;
+        w->stats.failures += err != 0;
+        if (err != 0) {
+            finish(w, list, err); /* nothing of it was committed; the unsynced still wait */
+        } else {
+            if (w->wrote) {
+                finish(w, take_unsynced(w), 0); /* this commit's fdatasync covered them */
+            }
+            *w->unsynced_tail = list;
+            while (*w->unsynced_tail != NULL) {
+                w->unsynced_tail = &(*w->unsynced_tail)->next;
+            }
+        }
+    }
+    if (w->closing && w->queue == NULL && w->unsynced == NULL) {
         void (*done)(void *) = w->close_done;
         w->close_done = NULL;
         if (done != NULL) {
@@ -207,6 +257,11 @@ void fog_store_writer_free(fog_store_writer *w)
         return;
     }
     for (job *j = w->queue; j != NULL;) {
+        job *next = j->next;
+        free(j);
+        j = next;
+    }
+    for (job *j = w->unsynced; j != NULL;) {
         job *next = j->next;
         free(j);
         j = next;

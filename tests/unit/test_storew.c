@@ -187,6 +187,72 @@ static void test_storew_failure_fails_the_batch(void **state)
     assert_int_equal(st.failures, 1);
 }
 
+/* A batch's jobs hear done only once their commit is durable: the next batch's sync or a bare
+ * sync (writer.c). Whatever the batches, every job hears done once, with 0, in the order the
+ * jobs were queued, and a job queued from a done callback runs in a later batch. */
+typedef struct {
+    fog_store_writer *w;
+    int order[3 * N_BLOCKS];
+    int n;
+    int requeued;
+    uint8_t data[64];
+    fog_cid cid;
+} order_rec;
+
+typedef struct {
+    order_rec *r;
+    int tag;
+} order_job;
+
+static void order_cb(void *ud, int err)
+{
+    order_job *j = ud;
+    assert_int_equal(err, 0);
+    j->r->order[j->r->n++] = j->tag;
+    if (j->tag == N_BLOCKS - 1 && j->r->requeued == 0) {
+        j->r->requeued = 1; /* queued from the loop while no batch runs: a batch of its own */
+        make_block(&j->r->cid, j->r->data, sizeof j->r->data, 7777);
+        assert_int_equal(fog_store_writer_put(j->r->w, &j->r->cid, j->r->data,
+                                              sizeof j->r->data, NULL, NULL),
+                         0);
+    }
+}
+
+static bool order_all(void *arg)
+{
+    return ((order_rec *)arg)->n == N_BLOCKS;
+}
+
+static void test_storew_done_in_order_after_commit(void **state)
+{
+    fix *f = *state;
+    static order_rec r;
+    static order_job jobs[N_BLOCKS];
+    static uint8_t data[N_BLOCKS][512];
+    memset(&r, 0, sizeof r);
+    r.w = f->w;
+    for (int i = 0; i < N_BLOCKS; i++) {
+        fog_cid c;
+        make_block(&c, data[i], sizeof data[i], 5000u + (uint32_t)i);
+        jobs[i].r = &r;
+        jobs[i].tag = i;
+        assert_int_equal(fog_store_writer_put(f->w, &c, data[i], sizeof data[i], order_cb,
+                                              &jobs[i]),
+                         0);
+        if (i % 10 == 9) {
+            uv_run(&loop, UV_RUN_NOWAIT); /* let batches start between waves */
+        }
+    }
+    assert_true(wait_for(order_all, &r));
+    for (int i = 0; i < N_BLOCKS; i++) {
+        assert_int_equal(r.order[i], i);
+    }
+    fog_store_writer_close(f->w, closed_cb, &f->closed);
+    assert_true(wait_for(flag_set, &f->closed));
+    assert_int_equal(fog_store_writer_pending_bytes(f->w), 0);
+    assert_true(view_has(f->s, &r.cid)); /* the job queued from done was stored before close */
+}
+
 /* Close lets queued jobs finish and refuses new ones. */
 static void test_storew_close_drains_then_refuses(void **state)
 {
@@ -290,6 +356,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_storew_puts_share_batches, setup, teardown),
         cmocka_unit_test_setup_teardown(test_storew_failure_fails_the_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_storew_close_drains_then_refuses, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_storew_done_in_order_after_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_storew_waits_off_the_loop, setup, teardown),
         cmocka_unit_test(test_storew_refuses_read_only),
     };
