@@ -66,7 +66,7 @@ typedef struct {
     uint32_t unconsumed;  /* lent to the caller by EV_DATA, not yet consumed */
     uint32_t credit;      /* consumed, not yet granted back */
     fog_buf rbuf;         /* received, not yet handed out */
-    fog_buf sbuf;         /* written, not yet sent: bytes soff..len */
+    fog_buf sbuf;         /* written, not yet sent: a ring of sbuf.len bytes from soff (sring_*) */
     size_t soff;
 } ystream;
 
@@ -190,7 +190,7 @@ static void st_remove(fog_yamux *y, uint32_t id)
     }
     ystream *s = y->st[i];
     y->buffered -= s->rbuf.len + s->unconsumed;
-    y->queued -= s->sbuf.len - s->soff;
+    y->queued -= s->sbuf.len;
     if (s->inbound) {
         y->n_in--;
     } else {
@@ -320,7 +320,7 @@ static int st_kill(fog_yamux *y, ystream *s, bool send_rst)
         return rc;
     }
     s->reset = true;
-    y->queued -= s->sbuf.len - s->soff;
+    y->queued -= s->sbuf.len;
     fog_buf_clear(&s->sbuf);
     s->soff = 0;
     return ev_push(y, FOG_YAMUX_EV_RESET, s->id, 0, 0);
@@ -674,12 +674,64 @@ bool fog_yamux_poll_event(fog_yamux *y, fog_yamux_event *ev_out)
 
 /* ---- output: Data frames ---- */
 
+/* The send queue is a ring over sbuf's memory (sbuf.len live bytes from soff, wrapping at
+ * sbuf.cap), so every written byte is copied in once and out once, however writes and frames
+ * interleave (a flat buffer compacted by memmove copied up to twice as much while the queue
+ * stayed full). It grows (live bytes unwrapped into a doubled buffer) only when a write does not
+ * fit; it never holds more than max_queued_bytes live. */
+static void sring_take(ystream *s, uint8_t *dst, size_t n)
+{
+    size_t first = s->sbuf.cap - s->soff < n ? s->sbuf.cap - s->soff : n;
+    if (n > 0) { /* a bare FIN has no payload, and sbuf.p may be NULL */
+        memcpy(dst, s->sbuf.p + s->soff, first);
+        memcpy(dst + first, s->sbuf.p, n - first);
+    }
+    s->sbuf.len -= n;
+    s->soff = s->sbuf.len == 0 ? 0 : (s->soff + n) % s->sbuf.cap;
+}
+
+static int sring_grow(ystream *s, size_t need)
+{
+    size_t cap = s->sbuf.cap < 256 ? 256 : s->sbuf.cap;
+    while (cap < need) {
+        cap *= 2; /* need <= max_queued_bytes + live: no overflow */
+    }
+    uint8_t *p = malloc(cap);
+    if (p == NULL) {
+        return FOG_ERR_NOMEM;
+    }
+    size_t len = s->sbuf.len;
+    sring_take(s, p, len);
+    free(s->sbuf.p);
+    s->sbuf.p = p;
+    s->sbuf.cap = cap;
+    s->sbuf.len = len;
+    s->soff = 0;
+    return 0;
+}
+
+static int sring_put(ystream *s, const uint8_t *data, size_t n)
+{
+    if (n > s->sbuf.cap - s->sbuf.len) {
+        int rc = sring_grow(s, s->sbuf.len + n);
+        if (rc < 0) {
+            return rc;
+        }
+    }
+    size_t end = (s->soff + s->sbuf.len) % s->sbuf.cap;
+    size_t first = s->sbuf.cap - end < n ? s->sbuf.cap - end : n;
+    memcpy(s->sbuf.p + end, data, first);
+    memcpy(s->sbuf.p, data + first, n - first);
+    s->sbuf.len += n;
+    return 0;
+}
+
 static bool sendable(const ystream *s)
 {
     if (s->reset || s->fin_sent) {
         return false;
     }
-    size_t avail = s->sbuf.len - s->soff;
+    size_t avail = s->sbuf.len;
     return (avail > 0 && s->send_window > 0) || (avail == 0 && s->fin_queued);
 }
 
@@ -688,7 +740,7 @@ static bool sendable(const ystream *s)
  * length. */
 static int data_frame(fog_yamux *y, ystream *s, uint8_t *dst, size_t max, size_t *len_out)
 {
-    size_t avail = s->sbuf.len - s->soff;
+    size_t avail = s->sbuf.len;
     size_t n = avail < s->send_window ? avail : s->send_window;
     n = n < max ? n : max;
     /* FIN goes alone on an empty frame after the data, as go-yamux sends it: js-yamux applies
@@ -703,17 +755,10 @@ static int data_frame(fog_yamux *y, ystream *s, uint8_t *dst, size_t max, size_t
         y->out.len += FOG_YAMUX_HEADER_LEN + n;
     }
     hdr_put(dst, T_DATA, flags, s->id, (uint32_t)n); /* n <= FOG_YAMUX_DATA_FRAME_MAX */
-    if (n > 0) { /* a bare FIN has no payload, and sbuf.p may be NULL */
-        memcpy(dst + FOG_YAMUX_HEADER_LEN, s->sbuf.p + s->soff, n);
-    }
+    sring_take(s, dst + FOG_YAMUX_HEADER_LEN, n);
     *len_out = FOG_YAMUX_HEADER_LEN + n;
-    s->soff += n;
     s->send_window -= (uint32_t)n;
     y->queued -= n;
-    if (s->soff == s->sbuf.len) {
-        fog_buf_reset(&s->sbuf);
-        s->soff = 0;
-    }
     if (flags != 0) {
         s->fin_sent = true;
         return maybe_closed(y, s);
@@ -916,12 +961,7 @@ int fog_yamux_write(fog_yamux *y, uint32_t id, const uint8_t *data, size_t len)
         return fog_errf(FOG_ERR_LIMIT, "yamux: %zu bytes queued, cannot queue %zu more",
                         y->queued, len);
     }
-    if (s->soff > 0 && s->soff >= s->sbuf.len / 2) {
-        memmove(s->sbuf.p, s->sbuf.p + s->soff, s->sbuf.len - s->soff);
-        s->sbuf.len -= s->soff;
-        s->soff = 0;
-    }
-    if ((rc = fog_buf_append(&s->sbuf, data, len)) < 0) {
+    if ((rc = sring_put(s, data, len)) < 0) {
         return fail(y, rc);
     }
     y->queued += len;

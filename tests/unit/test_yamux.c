@@ -722,6 +722,53 @@ static void test_yamux_config_checked(void **state)
     fog_yamux_free(NULL);
 }
 
+/* The send queue is a ring: writes of odd sizes interleaved with partial pulls (the window
+ * opened a little at a time) wrap around its end many times and grow it while it holds data
+ * across the wrap; the receiver must get exactly the bytes written, in order. */
+static void test_yamux_send_ring_wraps(void **state)
+{
+    (void)state;
+    side a, b;
+    now = 0;
+    side_init(&a, true, NULL);
+    side_init(&b, false, NULL);
+    b.auto_consume = false;
+    enum { LEN = 3 * 1024 * 1024 + 4321 };
+    uint8_t *data = malloc(LEN);
+    assert_non_null(data);
+    fill_pattern(data, LEN, 77);
+    uint32_t id;
+    assert_int_equal(fog_yamux_open(a.y, &id), 0);
+    size_t written = 0, consumed = 0, step = 1;
+    while (consumed < LEN) {
+        /* write a piece whose size changes every time (1 byte up to ~300 KiB) */
+        size_t n = (step * 7919u) % 300000u + 1u;
+        n = n < LEN - written ? n : LEN - written;
+        if (n > 0 && fog_yamux_queued_bytes(a.y) < 600000) {
+            assert_int_equal(fog_yamux_write(a.y, id, data + written, n), 0);
+            written += n;
+        }
+        pump(&a, &b);
+        /* give back an odd amount of window: the sender drains the queue part way */
+        size_t held = b.rx[id].len - consumed;
+        size_t k = held < (step * 104729u) % 200000u + 1u ? held : (step * 104729u) % 200000u + 1u;
+        if (k > 0) {
+            assert_int_equal(fog_yamux_consume(b.y, id, k), 0);
+            consumed += k;
+        }
+        pump(&a, &b);
+        step++;
+        assert_true(step < 100000);
+    }
+    assert_int_equal(written, LEN);
+    assert_int_equal(b.rx[id].len, LEN);
+    assert_memory_equal(b.rx[id].p, data, LEN);
+    assert_int_equal(fog_yamux_queued_bytes(a.y), 0);
+    free(data);
+    side_free(&a);
+    side_free(&b);
+}
+
 static void test_yamux_write_queue_capped(void **state)
 {
     (void)state;
@@ -764,6 +811,7 @@ int main(void)
         cmocka_unit_test(test_yamux_buffer_cap_resets_stream),
         cmocka_unit_test(test_yamux_config_checked),
         cmocka_unit_test(test_yamux_write_queue_capped),
+        cmocka_unit_test(test_yamux_send_ring_wraps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
