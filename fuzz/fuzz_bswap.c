@@ -69,7 +69,7 @@ static void feed(bs_engine *e, bs_sess *s, const uint8_t *p, size_t len, fog_ms 
                                     pm.msg.presences[i].type, now) == 0);
     }
     for (size_t i = 0; i < pm.msg.n_blocks; i++) {
-        bs_want *w = fog__bs_sess_block(s, peer, 8, &pm.msg.blocks[i].cid, 1);
+        bs_want *w = fog__bs_sess_block(s, peer, 8, &pm.msg.blocks[i].cid, 1, now);
         if (w != NULL) {
             fog__bs_sess_release(s, w);
         }

@@ -117,6 +117,19 @@ void fog_bitswap_parsed_clear(fog_bitswap_parsed *p);
  * failure. m is borrowed for the call. */
 FOG_NODISCARD int fog_bitswap_encode(const fog_bitswap_msg *m, fog_buf *out);
 
+/* The same message in pieces, for a gather write that copies each block once (bitswap server:
+ * from the store's map straight into the stream's send queue). Appends to head every byte of
+ * fog_bitswap_encode's output except the blocks' data, and sets ins[i] (one per block, m->n_blocks
+ * of them) to block i's data and the offset in head where it belongs: the message is head's new
+ * bytes with each ins[i].data inserted at ins[i].at, in order (ins[i].at grows with i). Same
+ * errors; on failure head holds what it held before. */
+typedef struct {
+    size_t at;      /* offset in head (counted from head's start, not from its old length) */
+    fog_slice data; /* lent from m's block */
+} fog_bitswap_insert;
+FOG_NODISCARD int fog_bitswap_encode_gather(const fog_bitswap_msg *m, fog_buf *head,
+                                            fog_bitswap_insert *ins);
+
 /* True when the block is the one wanted: its CID (rebuilt from its data when parsed) equals
  * want byte for byte. A CIDv0 want is not answered by a CIDv1 block of the same multihash: boxo
  * keys wants by the whole CID and answers with the CID that was asked for. */

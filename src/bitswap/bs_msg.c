@@ -513,14 +513,21 @@ static int put_entry(fog_buf *b, const fog_bitswap_entry *e)
     return rc < 0 ? rc : put_varint(b, E_SEND_DONT_HAVE, e->send_dont_have);
 }
 
-static int put_block(fog_buf *b, const fog_bitswap_block *blk)
+/* ins NULL: the block's data is copied into b; else only its field header is, and *ins says
+ * where the data goes (fog_bitswap_encode_gather). */
+static int put_block(fog_buf *b, const fog_bitswap_block *blk, fog_bitswap_insert *ins)
 {
     uint8_t px[4 * FOG_UVARINT_MAX];
     size_t px_len = prefix_put(&blk->cid, px);
     int rc = put_len_hd(b, M_PAYLOAD, payload_size(blk));
     rc = rc < 0 ? rc : put_bytes(b, B_PREFIX, px, px_len);
     if (rc == 0 && blk->data.len > 0) {
-        rc = put_bytes(b, B_DATA, blk->data.p, blk->data.len);
+        rc = ins == NULL ? put_bytes(b, B_DATA, blk->data.p, blk->data.len)
+                         : put_len_hd(b, B_DATA, blk->data.len);
+    }
+    if (ins != NULL) {
+        ins->at = b->len;
+        ins->data = blk->data.len > 0 ? blk->data : fog_slice_make(NULL, 0);
     }
     return rc;
 }
@@ -532,7 +539,7 @@ static int put_presence(fog_buf *b, const fog_bitswap_presence *p)
     return rc < 0 ? rc : put_varint(b, P_TYPE, (uint64_t)p->type);
 }
 
-static int put_body(fog_buf *b, const fog_bitswap_msg *m, size_t wl)
+static int put_body(fog_buf *b, const fog_bitswap_msg *m, size_t wl, fog_bitswap_insert *ins)
 {
     int rc = 0;
     if (wl > 0) {
@@ -543,7 +550,7 @@ static int put_body(fog_buf *b, const fog_bitswap_msg *m, size_t wl)
         rc = rc < 0 ? rc : put_varint(b, WL_FULL, m->full);
     }
     for (size_t i = 0; rc == 0 && i < m->n_blocks; i++) {
-        rc = put_block(b, &m->blocks[i]);
+        rc = put_block(b, &m->blocks[i], ins == NULL ? NULL : &ins[i]);
     }
     for (size_t i = 0; rc == 0 && i < m->n_presences; i++) {
         rc = put_presence(b, &m->presences[i]);
@@ -551,18 +558,32 @@ static int put_body(fog_buf *b, const fog_bitswap_msg *m, size_t wl)
     return rc < 0 ? rc : put_varint(b, M_PENDING, i32_wire(m->pending_bytes));
 }
 
-int fog_bitswap_encode(const fog_bitswap_msg *m, fog_buf *out)
+static int encode(const fog_bitswap_msg *m, fog_buf *out, fog_bitswap_insert *ins)
 {
     size_t start = out->len, wl = 0, body = 0;
     int rc = check_msg(m);
     rc = rc < 0 ? rc : sizes(m, &wl, &body);
-    rc = rc < 0 ? rc : fog_buf_reserve(out, fog_uvarint_len(body) + body);
+    size_t data = 0;
+    for (size_t i = 0; rc == 0 && ins != NULL && i < m->n_blocks; i++) {
+        data += m->blocks[i].data.len; /* bounded: check_msg and sizes passed */
+    }
+    rc = rc < 0 ? rc : fog_buf_reserve(out, fog_uvarint_len(body) + body - data);
     rc = rc < 0 ? rc : fog_buf_uvarint(out, body);
-    rc = rc < 0 ? rc : put_body(out, m, wl);
+    rc = rc < 0 ? rc : put_body(out, m, wl, ins);
     if (rc < 0) {
         out->len = start;
     }
     return rc;
+}
+
+int fog_bitswap_encode(const fog_bitswap_msg *m, fog_buf *out)
+{
+    return encode(m, out, NULL);
+}
+
+int fog_bitswap_encode_gather(const fog_bitswap_msg *m, fog_buf *head, fog_bitswap_insert *ins)
+{
+    return encode(m, head, ins);
 }
 
 /* ---- framing ---- */

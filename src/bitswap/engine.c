@@ -7,12 +7,24 @@
  * itself when it is at most small_block bytes (boxo DefaultWantHaveReplaceSize 1024); a block we
  * lack -> DONT_HAVE when the peer asked for it, and the entry stays in the ledger so that the
  * block (or HAVE) goes out when it is stored later (fog__bs_engine_stored). An answered entry
- * leaves the ledger. Wants are answered in arrival order (boxo sorts by priority; fog's own
- * sessions and helia's write increasing priorities in want order anyway).
+ * leaves the ledger.
+ * Order (super-seeding, as BitTorrent's initial seeding): the engine counts how often it sent
+ * each block (a direct-mapped table of SENT_SLOTS recently sent CIDs; a CID pushed out by
+ * another counts 0 again), and the block sent least often goes first, so a node that many peers
+ * fetch from at once hands different blocks to different peers, which then trade them among
+ * themselves, instead of the same block to all. An entry's rank: a want-have (a presence, or a
+ * small block: tiny, goes out at once) 0, a want-block 1 + its block's count. Within a ledger
+ * the lowest rank among its first SCAN queued entries goes first (ties in arrival order; boxo
+ * sorts by priority, but fog's and helia's sessions write increasing priorities in want order
+ * anyway); among the ready ledgers the one with the lowest such rank is served (ties in ring
+ * order). Both scans are bounded (SCAN entries, RING_SCAN ledgers), so a turn costs O(1).
  * Fairness: ledgers with queued entries and room on their stream form a ring; each turn writes
  * one message with at most task_bytes of block data (and always at least one block) for the
- * head, then moves it to the tail. Blocks come from the lookup function (the caller's store view)
- * and are encoded straight from the bytes it lends, so a block is copied once into the message.
+ * ledger chosen, then moves it to the tail. Blocks come from the lookup function (the caller's
+ * store view) and are encoded straight from the bytes it lends, so a block is copied once into
+ * the message (fog__bs_engine_pull), or not at all (fog__bs_engine_pull_gather: the message's
+ * bytes around its blocks, and where each lent block goes; bswap.c reads the blocks from the
+ * store's file into place).
  * A message stays under 4 MiB: task_bytes is clamped to 2 MiB, and at most BLOCKS_MAX blocks and
  * PRES_MAX presences (each at most ~180 bytes) go into one.
  */
@@ -23,10 +35,20 @@
 
 #define BLOCKS_MAX 1024
 #define PRES_MAX 2048
+#define SENT_SLOTS 4096 /* blocks whose send count is kept (a power of two) */
+#define SCAN 16         /* queued entries of a ledger looked at for the rarest */
+#define RING_SCAN 32    /* ready ledgers looked at for the rarest */
+
+/* One slot of the sent-count table: tag is the CID's hash (0: empty). */
+typedef struct {
+    uint64_t tag;
+    uint32_t count;
+} bs_sent;
 
 typedef struct bs_entry {
     bs_hnode node;
     fog_cid cid;
+    uint64_t hash; /* of the CID, for the sent-count table */
     struct bs_entry *qprev, *qnext;
     bool queued;
     bool sdh;
@@ -53,6 +75,8 @@ struct bs_engine {
     fog_bitswap_block *blocks; /* scratch for one message */
     size_t n_pulled;           /* blocks of the last message pulled */
     fog_bitswap_presence *pres;
+    fog_bitswap_insert *ins;   /* where the blocks of a gathered message go */
+    bs_sent *sent; /* SENT_SLOTS */
 };
 
 int fog__bs_engine_new(bs_engine **out, const bs_engine_config *cfg)
@@ -70,7 +94,9 @@ int fog__bs_engine_new(bs_engine **out, const bs_engine_config *cfg)
     }
     e->blocks = calloc(BLOCKS_MAX, sizeof *e->blocks);
     e->pres = calloc(PRES_MAX, sizeof *e->pres);
-    if (e->blocks == NULL || e->pres == NULL) {
+    e->ins = calloc(BLOCKS_MAX, sizeof *e->ins);
+    e->sent = calloc(SENT_SLOTS, sizeof *e->sent);
+    if (e->blocks == NULL || e->pres == NULL || e->sent == NULL || e->ins == NULL) {
         fog__bs_engine_free(e);
         return FOG_ERR_NOMEM;
     }
@@ -108,7 +134,64 @@ void fog__bs_engine_free(bs_engine *e)
     fog__bs_htab_clear(&e->ledgers);
     free(e->blocks);
     free(e->pres);
+    free(e->ins);
+    free(e->sent);
     free(e);
+}
+
+/* ---- how often each block went out ---- */
+
+static uint64_t cid_hash(const fog_cid *c)
+{
+    uint64_t h = 0xcbf29ce484222325u; /* FNV-1a 64 */
+    for (size_t i = 0; i < c->len; i++) {
+        h = (h ^ c->bytes[i]) * 0x100000001b3u;
+    }
+    return h | 1u; /* never 0, the empty tag */
+}
+
+static uint32_t sent_count(const bs_engine *e, uint64_t h)
+{
+    const bs_sent *s = &e->sent[h & (SENT_SLOTS - 1)];
+    return s->tag == h ? s->count : 0;
+}
+
+static void sent_note(bs_engine *e, uint64_t h)
+{
+    bs_sent *s = &e->sent[h & (SENT_SLOTS - 1)];
+    if (s->tag != h) {
+        s->tag = h; /* the slot's older CID is forgotten */
+        s->count = 0;
+    }
+    if (s->count < UINT32_MAX) {
+        s->count++;
+    }
+}
+
+/* The rank of an entry: lower goes first (the file's top comment). */
+static uint64_t rank(const bs_engine *e, const bs_entry *en)
+{
+    if (en->type != FOG_BITSWAP_WANT_BLOCK) {
+        return 0;
+    }
+    return 1 + (uint64_t)sent_count(e, en->hash);
+}
+
+/* The queued entry of l to answer first among its first SCAN, or NULL; *rank_out its rank. */
+static bs_entry *pick(const bs_engine *e, const bs_ledger *l, uint64_t *rank_out)
+{
+    bs_entry *best = NULL;
+    uint64_t best_rank = UINT64_MAX;
+    size_t k = 0;
+    for (bs_entry *en = l->qhead; en != NULL && k < SCAN && best_rank > 0; en = en->qnext, k++) {
+        uint64_t r = rank(e, en);
+        if (r < best_rank) {
+            best = en;
+            best_rank = r;
+        }
+    }
+    *rank_out = best_rank;
+    return best;
 }
 
 /* ---- the ring of ready ledgers ---- */
@@ -266,6 +349,7 @@ static int apply_entry(bs_engine *e, bs_ledger *l, const fog_bitswap_entry *we)
             return FOG_ERR_NOMEM;
         }
         en->cid = we->cid;
+        en->hash = cid_hash(&en->cid);
         if (fog__bs_htab_add(&l->wants, &en->node, en->cid.bytes, en->cid.len) < 0) {
             free(en);
             return FOG_ERR_NOMEM;
@@ -317,7 +401,17 @@ void fog__bs_engine_set_blocked(bs_engine *e, bs_ledger *l, bool blocked)
 
 bs_ledger *fog__bs_engine_next(bs_engine *e)
 {
-    return e->rhead;
+    bs_ledger *best = e->rhead;
+    uint64_t best_rank = UINT64_MAX;
+    size_t k = 0;
+    for (bs_ledger *l = e->rhead; l != NULL && k < RING_SCAN && best_rank > 0; l = l->rnext, k++) {
+        uint64_t r;
+        if (pick(e, l, &r) != NULL && r < best_rank) {
+            best = l;
+            best_rank = r;
+        }
+    }
+    return best;
 }
 
 /* ---- one message ---- */
@@ -339,6 +433,7 @@ static int answer(bs_engine *e, bs_ledger *l, bs_entry *en, fill_state *st)
         e->blocks[st->nb].cid = en->cid;
         e->blocks[st->nb++].data = d;
         st->bytes += d.len;
+        sent_note(e, en->hash);
         entry_remove(l, en);
         return 1;
     }
@@ -359,11 +454,14 @@ static int answer(bs_engine *e, bs_ledger *l, bs_entry *en, fill_state *st)
     return 1;
 }
 
-int fog__bs_engine_pull(bs_engine *e, bs_ledger *l, fog_buf *out)
+/* One message for l into out: whole (gather false) or as head plus e->ins (gather true). */
+static int pull(bs_engine *e, bs_ledger *l, fog_buf *out, bool gather)
 {
     fill_state st = {0, 0, 0};
     e->n_pulled = 0;
-    while (l->qhead != NULL && answer(e, l, l->qhead, &st) > 0) {
+    uint64_t r;
+    bs_entry *en;
+    while ((en = pick(e, l, &r)) != NULL && answer(e, l, en, &st) > 0) {
     }
     /* a turn ends at the back of the ring: out, then in again if work is left */
     bool blocked = l->blocked;
@@ -379,7 +477,7 @@ int fog__bs_engine_pull(bs_engine *e, bs_ledger *l, fog_buf *out)
     m.n_blocks = st.nb;
     m.presences = e->pres;
     m.n_presences = st.np;
-    int rc = fog_bitswap_encode(&m, out);
+    int rc = gather ? fog_bitswap_encode_gather(&m, out, e->ins) : fog_bitswap_encode(&m, out);
     if (rc < 0) {
         return rc;
     }
@@ -396,13 +494,21 @@ int fog__bs_engine_pull(bs_engine *e, bs_ledger *l, fog_buf *out)
     return 1;
 }
 
+int fog__bs_engine_pull(bs_engine *e, bs_ledger *l, fog_buf *out)
+{
+    return pull(e, l, out, false);
+}
+
+int fog__bs_engine_pull_gather(bs_engine *e, bs_ledger *l, fog_buf *head,
+                               const fog_bitswap_insert **ins_out, size_t *n_ins_out)
+{
+    int rc = pull(e, l, head, true);
+    *ins_out = e->ins;
+    *n_ins_out = rc > 0 ? e->n_pulled : 0;
+    return rc;
+}
+
 void fog__bs_engine_get_stats(const bs_engine *e, bs_engine_stats *out)
 {
     *out = e->stats;
-}
-
-const fog_bitswap_block *fog__bs_engine_pulled(const bs_engine *e, size_t *out_n)
-{
-    *out_n = e->n_pulled;
-    return e->blocks;
 }

@@ -82,10 +82,13 @@ bs_ledger *fog__bs_engine_next(bs_engine *e);
 /* Appends one message for l to out (1), or nothing when l had nothing to send after all (0), or
  * an error (FOG_ERR_NOMEM, or an encode error). */
 FOG_NODISCARD int fog__bs_engine_pull(bs_engine *e, bs_ledger *l, fog_buf *out);
+/* The same message as pull, in pieces (fog_bitswap_encode_gather): head gets the bytes around
+ * the blocks' data, *ins_out the blocks' data (lent by the lookup)
+ * and where each goes, *n_ins_out of them (valid until the next pull). */
+FOG_NODISCARD int fog__bs_engine_pull_gather(bs_engine *e, bs_ledger *l, fog_buf *head,
+                                             const fog_bitswap_insert **ins_out,
+                                             size_t *n_ins_out);
 void fog__bs_engine_get_stats(const bs_engine *e, bs_engine_stats *out);
-/* The blocks of the message the last successful pull wrote (their data lent by the lookup),
- * so the caller can give the store's pages back once the message is encoded; *out_n of them. */
-const fog_bitswap_block *fog__bs_engine_pulled(const bs_engine *e, size_t *out_n);
 
 /* ---- session core (session.c) --------------------------------------------------------------
  * Per session: the wants (FIFO; the first `inflight` are active), the peers of the session with
@@ -154,6 +157,8 @@ typedef struct {
 
 typedef struct {
     uint64_t blocks_in, dup_blocks_in, bytes_in;
+    uint64_t asks_have, asks_blind, asks_dup; /* want-blocks sent, by rank (see pick) */
+    uint64_t timeouts, blind_misses;          /* asks that timed out, blind asks lacked */
     size_t asked; /* want-blocks outstanding */
     size_t peers;
     size_t wants; /* wants held now */
@@ -174,13 +179,13 @@ FOG_NODISCARD int fog__bs_sess_add_peer(bs_sess *s, const uint8_t *id, size_t le
 void fog__bs_sess_peer_up(bs_sess *s, const uint8_t *id, size_t len);
 /* The peer is gone: wants asked at it move on. */
 void fog__bs_sess_peer_gone(bs_sess *s, const uint8_t *id, size_t len, fog_ms now);
-/* A block of len bytes for c arrived from peer from (any peer, in the session or not; counted
- * in its budget at the session's last time): the want it satisfies (removed from the schedule
+/* A block of len bytes for c arrived from peer from at now (any peer, in the session or not;
+ * counted in its budget and its pace): the want it satisfies (removed from the schedule
  * and cancelled where it was wanted, but not freed, though its peer sets are: the caller frees
  * it with fog__bs_sess_release, or free, after running its callbacks), or NULL (counted as a
  * duplicate). Peers with budget free get their next asks. */
 bs_want *fog__bs_sess_block(bs_sess *s, const uint8_t *from, size_t from_len, const fog_cid *c,
-                            size_t len);
+                            size_t len, fog_ms now);
 void fog__bs_sess_release(bs_sess *s, bs_want *w);
 /* A presence from peer id (HAVE: it joins the session). 0 or FOG_ERR_NOMEM. */
 FOG_NODISCARD int fog__bs_sess_presence(bs_sess *s, const uint8_t *id, size_t len,

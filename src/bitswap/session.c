@@ -23,21 +23,23 @@
  * an active want asked nowhere whose status at the peer is unknown (a blind ask: saves a round
  * trip when a new DAG level goes active at a peer that has the rest; only at peers the caller
  * added, or for wants that went active after the peer joined), (3) endgame: a want it has that
- * is asked at fewer than BS_WANT_ASKS other peers, the last time at least dup_after ago (a
- * quarter of the timeout: a cancel seldom catches a block that left the peer's engine, so an
- * early duplicate costs some uplink), the fewest asks first, then the fewest holders. Ties are
+ * is asked at fewer than BS_WANT_ASKS other peers, each of them late (late_after: twice the
+ * wait that the asked peer's pace predicts, at least a quarter of the timeout; a cancel seldom
+ * catches a block that left the peer's engine, so an early duplicate costs some uplink), the
+ * fewest asks first, then the fewest holders. Ties are
  * broken at random (the caller's randomness, or a seeded generator) at a peer at its floor, so
  * fetchers sharing an origin ask it for different blocks, and in FIFO order at a faster peer,
  * so a reader going through the DAG in order (cat) gets its blocks in order. A DONT_HAVE
  * to a blind ask marks the peer tried and turns our want-block there into a want-have again
- * (cancel + want-have), so it tells us HAVE later instead of pushing the block; no block within
- * want_timeout_ms marks the peer tried and cancels there. A want with no holder left waits for a
- * HAVE; after provider_delay_ms the caller is asked to search providers; a timeout after its last
- * ask with still no holder it starts over (tried peers forgotten, want-have broadcast again): a
- * want ends only when it is satisfied or dropped. A block counts whichever peer sent it; when it
- * arrives its want is cancelled at every peer (the broadcast reaches those asked too).
- * Time: calls that carry `now` move the session's clock; a block arrival has none and is counted
- * (and its peer's budget freed) at the clock's last value. Decisions come out as queued actions.
+ * (cancel + want-have), so it tells us HAVE later instead of pushing the block; an ask whose
+ * peer sent us nothing for want_timeout_ms (tick_asks) marks the peer tried and cancels there.
+ * A want with no holder left waits for a HAVE; after provider_delay_ms the caller is asked to
+ * search providers; a timeout after its last ask with still no holder it starts over (tried
+ * peers forgotten, want-have broadcast again): a want ends only when it is satisfied or
+ * dropped. A block counts whichever peer sent it; when it arrives its want is cancelled at
+ * every peer (the broadcast reaches those asked too).
+ * Time: calls that carry `now` move the session's clock (a `now` behind it counts at the clock).
+ * Decisions come out as queued actions.
  */
 #include "bitswap/internal.h"
 
@@ -50,6 +52,9 @@
 #define MIN_BYTES (512u << 10)   /* BUDGET_MIN of 256 KiB blocks; 1 of 1 MiB blocks */
 #define WINDOW_DEFAULT_MS 100
 #define SLOTS 10
+#define PACE_MAX_MS 60000 /* a pace sample is cut to this */
+#define LATE_FACTOR 2     /* an ask is late after this many times its expected wait */
+#define HARD_TIMEOUTS 6   /* an ask times out after this many want timeouts in any case */
 
 struct bs_speer {
     bs_hnode node;
@@ -65,6 +70,9 @@ struct bs_speer {
     uint64_t sum;       /* of slot[]: bytes delivered in the last window */
     uint64_t slot_idx;  /* the slot the clock is in (clock / slot length) */
     uint64_t idle_gen;  /* the session's gen when a pick for it found nothing */
+    fog_ms busy_since;  /* when its outstanding asks last went from 0 to 1 */
+    fog_ms last_at;     /* when its last block was counted (0: none yet) */
+    fog_ms gap;         /* its pace: mean time between its blocks while asked (0: unknown) */
     struct bs_speer *prev, *next;
 };
 
@@ -295,15 +303,57 @@ size_t fog__bs_sess_budget(const bs_sess *s, const uint8_t *id, size_t len)
 
 /* ---- scheduling ---- */
 
-static void ask(bs_sess *s, bs_want *w, bs_speer *p)
+/* How long an ask at p may wait before it is late and a duplicate may go to another peer that
+ * has the block. Queues at the peers are mostly out of reach of a cancel (the block sits in TCP
+ * buffers once the peer's engine took it), so every duplicate costs some peer's uplink: only a
+ * late ask gets one. Late means LATE_FACTOR times the wait p's pace predicts for it (its asks
+ * outstanding, this one included, times the time between its blocks), and never before a
+ * quarter of the want timeout; a whole timeout while p's pace is not known (no block of it
+ * yet). A peer serving many fetchers at once has a slow pace for each of them: their asks wait
+ * in its queue without duplicates flooding the others (with a quarter of the timeout for all,
+ * each block of a 20-fetcher swarm arrived about twice). */
+static fog_ms late_after(const bs_sess *s, const bs_speer *p)
 {
+    if (p->gap == 0) {
+        return s->cfg.want_timeout_ms; /* no block of it yet: its queue may be long */
+    }
+    fog_ms t = s->cfg.want_timeout_ms / 4;
+    t = t > s->cfg.window_ms ? t : s->cfg.window_ms;
+    fog_ms expect = LATE_FACTOR * (fog_ms)(p->outstanding > 0 ? p->outstanding : 1) * p->gap +
+                    s->cfg.window_ms;
+    return expect > t ? expect : t;
+}
+
+/* Whether every current ask of w is late, judged by its peer's pace now. */
+static bool late(const bs_sess *s, const bs_want *w)
+{
+    for (size_t i = 0; i < w->n_asked; i++) {
+        if (s->now - w->asked_when[i] < late_after(s, w->asked[i])) {
+            return false;
+        }
+    }
+    return w->n_asked > 0;
+}
+
+static void ask(bs_sess *s, bs_want *w, bs_speer *p, int r)
+{
+    if (r == 3) {
+        s->stats.asks_have++;
+    } else if (r == 2) {
+        s->stats.asks_blind++;
+    } else {
+        s->stats.asks_dup++;
+    }
     if (w->n_asked == BS_WANT_ASKS) {
         return;
     }
+    if (p->outstanding == 0) {
+        p->busy_since = s->now;
+    }
+    p->outstanding++;
     w->asked[w->n_asked] = p;
     w->asked_when[w->n_asked++] = s->now;
     w->asked_at = s->now;
-    p->outstanding++;
     s->stats.asked++;
     act(s, BS_ACT_WANT_BLOCK, p, &w->cid);
 }
@@ -323,20 +373,10 @@ static void unask(bs_sess *s, bs_want *w, const bs_speer *p)
     s->gen++;
 }
 
-/* How long an ask waits before a duplicate may go to another peer. Queues at the peers are
- * mostly out of reach of a cancel (the block sits in TCP buffers once the peer's engine took
- * it), so every duplicate costs some peer's uplink: only an ask that is late gets one. */
-static fog_ms dup_after(const bs_sess *s)
-{
-    fog_ms t = s->cfg.want_timeout_ms / 4;
-    return t > s->cfg.window_ms ? t : s->cfg.window_ms;
-}
-
 /* The rank of w as the next ask at p: 0 none; 3 p has it, asked nowhere; 2 a blind ask; 1 an
- * endgame duplicate (p has it, its last ask is dup_after old). keys: what is compared within a
+ * endgame duplicate (p has it, every ask of it is late). keys: what is compared within a
  * rank, smaller first. */
-static int rank(const bs_want *w, const bs_speer *p, fog_ms now, fog_ms dup_after,
-                size_t keys[2])
+static int rank(const bs_sess *s, const bs_want *w, const bs_speer *p, size_t keys[2])
 {
     if (asked_idx(w, p) >= 0 || pset_has(&w->tried, p)) {
         return 0;
@@ -350,7 +390,7 @@ static int rank(const bs_want *w, const bs_speer *p, fog_ms now, fog_ms dup_afte
     if (!has && w->n_asked == 0 && (p->hinted || w->seq > p->joined)) {
         return 2; /* its answer to our want-have is not known yet */
     }
-    if (has && w->n_asked < BS_WANT_ASKS && now - w->asked_at >= dup_after) {
+    if (has && w->n_asked < BS_WANT_ASKS && late(s, w)) {
         keys[0] = w->n_asked;
         keys[1] = w->have.n;
         return 1;
@@ -363,7 +403,7 @@ static int rank(const bs_want *w, const bs_speer *p, fog_ms now, fog_ms dup_afte
  * that fetchers sharing one origin ask it for different blocks (in FIFO order they would all
  * ask for the same ones); at a faster peer in FIFO order, so that a reader consuming the DAG in
  * order (cat) finds its blocks in order (random order costs bench/fetch ~15%). */
-static bs_want *pick(bs_sess *s, const bs_speer *p)
+static bs_want *pick(bs_sess *s, const bs_speer *p, int *rank_out)
 {
     bs_want *best = NULL;
     int best_r = 0;
@@ -372,7 +412,7 @@ static bs_want *pick(bs_sess *s, const bs_speer *p)
     bool shuffle = budget(s, p) <= BUDGET_MIN;
     for (bs_want *w = s->head; w != s->next_inactive; w = w->next) {
         size_t k[2];
-        int r = rank(w, p, s->now, dup_after(s), k);
+        int r = rank(s, w, p, k);
         if (r == 0 || r < best_r) {
             continue;
         }
@@ -389,7 +429,17 @@ static bs_want *pick(bs_sess *s, const bs_speer *p)
         best_k[0] = k[0];
         best_k[1] = k[1];
     }
+    *rank_out = best_r;
     return best;
+}
+
+/* The last wants of a session, fewer than a quarter of its peers (or 4): a late ask gets a
+ * duplicate elsewhere, the first ask kept. Before that a late ask moves (cancelled where it was
+ * late): with many wants left every peer's uplink has other work, and a duplicate would take
+ * some uplink twice. */
+static bool endgame(const bs_sess *s)
+{
+    return s->next_inactive == NULL && (s->n_active <= 4 || s->n_active * 4 <= s->stats.peers);
 }
 
 /* One more ask at p if it has budget free and something to ask: whether it asked. */
@@ -398,12 +448,20 @@ static bool fill_one(bs_sess *s, bs_speer *p)
     if (!p->member || p->idle_gen == s->gen || p->outstanding >= budget(s, p)) {
         return false;
     }
-    bs_want *w = pick(s, p);
+    int r;
+    bs_want *w = pick(s, p, &r);
     if (w == NULL) {
         p->idle_gen = s->gen; /* nothing for it until something changes */
         return false;
     }
-    ask(s, w, p);
+    if (r == 1 && !endgame(s)) {
+        for (size_t i = w->n_asked; i-- > 0;) { /* a move, not a duplicate */
+            bs_speer *q = w->asked[i];
+            unask(s, w, q);
+            act(s, BS_ACT_CANCEL, q, &w->cid);
+        }
+    }
+    ask(s, w, p, r);
     return true;
 }
 
@@ -527,11 +585,29 @@ void fog__bs_sess_drop(bs_sess *s, bs_want *w)
 
 static bs_speer *peer_get(bs_sess *s, const uint8_t *id, size_t len, bool create);
 
-bs_want *fog__bs_sess_block(bs_sess *s, const uint8_t *from, size_t from_len, const fog_cid *c,
-                            size_t len)
+/* A block of p arrived at the clock: its pace learns the time since its previous block (or since
+ * it was asked, when it had nothing of ours to do before), while asks of ours were outstanding
+ * there. A mean over about 4 blocks: it follows a queue that grows or drains. */
+static void pace(bs_sess *s, bs_speer *p)
 {
+    if (p->outstanding > 0) {
+        fog_ms from = p->last_at > p->busy_since ? p->last_at : p->busy_since;
+        fog_ms sample = s->now - from;
+        sample = sample > PACE_MAX_MS ? PACE_MAX_MS : sample;
+        p->gap = p->gap == 0 ? sample : (3 * p->gap + sample) / 4;
+    }
+    p->last_at = s->now;
+}
+
+bs_want *fog__bs_sess_block(bs_sess *s, const uint8_t *from, size_t from_len, const fog_cid *c,
+                            size_t len, fog_ms now)
+{
+    if (now > s->now) {
+        s->now = now;
+    }
     bs_speer *p = peer_get(s, from, from_len, false);
     if (p != NULL) {
+        pace(s, p);
         rate_advance(s, p); /* delivered, wanted or not: booked at the session's clock */
         p->slot[p->slot_idx % SLOTS] += len;
         p->sum += len;
@@ -679,6 +755,7 @@ int fog__bs_sess_presence(bs_sess *s, const uint8_t *id, size_t len, const fog_c
         /* a blind ask it lacks: keep only a want-have there, so it says HAVE when it gets the
          * block instead of pushing it (which another peer may be sending already) */
         unask(s, w, p);
+        s->stats.blind_misses++;
         act(s, BS_ACT_CANCEL, p, &w->cid);
         act(s, BS_ACT_WANT_HAVE, p, &w->cid);
         fill_all(s);
@@ -688,13 +765,19 @@ int fog__bs_sess_presence(bs_sess *s, const uint8_t *id, size_t len, const fog_c
 
 /* ---- time ---- */
 
-/* A want-block unanswered for want_timeout_ms: the peer is marked tried and cancelled there. */
+/* A want-block times out at its peer (marked tried, cancelled there) when the peer sent us no
+ * block at all for want_timeout_ms since the ask (or three times its pace, if slower: a peer
+ * busy with many fetchers still serves ours in turn), and in any case HARD_TIMEOUTS such limits
+ * after the ask (a peer that sends other blocks but never this one). */
 static void tick_asks(bs_sess *s, bs_want *w, fog_ms now)
 {
     for (size_t i = w->n_asked; i-- > 0;) {
-        if (now - w->asked_when[i] >= s->cfg.want_timeout_ms) {
-            bs_speer *p = w->asked[i];
+        bs_speer *p = w->asked[i];
+        fog_ms since = p->last_at > w->asked_when[i] ? p->last_at : w->asked_when[i];
+        fog_ms limit = s->cfg.want_timeout_ms > 3 * p->gap ? s->cfg.want_timeout_ms : 3 * p->gap;
+        if (now - since >= limit || now - w->asked_when[i] >= HARD_TIMEOUTS * limit) {
             unask(s, w, p);
+            s->stats.timeouts++;
             pset_del(&w->have, p);
             pset_add(&w->tried, p);
             act(s, BS_ACT_CANCEL, p, &w->cid);

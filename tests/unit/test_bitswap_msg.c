@@ -144,6 +144,65 @@ static void test_bitswap_msg_round_trip(void **state)
     fog_buf_clear(&wire);
 }
 
+/* The gathered encoding (the bitswap server's: head bytes plus the blocks' data inserted at
+ * their offsets) rebuilds exactly the plain encoding, for a head that held bytes before and for
+ * blocks big, small and empty; the head holds none of the blocks' data. */
+static void test_bitswap_msg_encode_gather_matches_plain(void **state)
+{
+    (void)state;
+    enum { BIG = 200000 };
+    uint8_t *big = malloc(BIG);
+    assert_non_null(big);
+    for (size_t i = 0; i < BIG; i++) {
+        big[i] = (uint8_t)(i * 31u + 7u);
+    }
+    fog_bitswap_entry ent = {cid_of(1, FOG_MC_RAW, FOG_MC_SHA2_256, "w"), 3, false,
+                             FOG_BITSWAP_WANT_BLOCK, true};
+    fog_cid bigc;
+    assert_int_equal(fog_cid_of(&bigc, 1, FOG_MC_RAW, FOG_MC_SHA2_256, big, BIG), 0);
+    fog_bitswap_block blks[4] = {
+        {cid_of(0, FOG_MC_DAG_PB, FOG_MC_SHA2_256, "small"), fog_slice_make("small", 5)},
+        {bigc, fog_slice_make(big, BIG)},
+        {cid_of(1, FOG_MC_RAW, FOG_MC_SHA2_256, ""), fog_slice_make("", 0)},
+        {cid_of(1, FOG_MC_DAG_CBOR, FOG_MC_SHA2_256, "tail"), fog_slice_make("tail", 4)},
+    };
+    fog_bitswap_presence pres = {cid_of(1, FOG_MC_RAW, FOG_MC_SHA2_256, "p"), FOG_BITSWAP_HAVE};
+    fog_bitswap_msg m = {false, &ent, 1, blks, 4, &pres, 1, 99};
+    fog_buf plain, head, rebuilt;
+    fog_buf_init(&plain);
+    fog_buf_init(&head);
+    fog_buf_init(&rebuilt);
+    assert_int_equal(fog_buf_append(&plain, "xyz", 3), 0);
+    assert_int_equal(fog_buf_append(&head, "xyz", 3), 0);
+    assert_int_equal(fog_bitswap_encode(&m, &plain), 0);
+    fog_bitswap_insert ins[4];
+    assert_int_equal(fog_bitswap_encode_gather(&m, &head, ins), 0);
+    assert_int_equal(head.len + 5 + BIG + 0 + 4, plain.len);
+    size_t at = 0;
+    for (size_t i = 0; i < 4; i++) {
+        assert_true(ins[i].at >= at && ins[i].at <= head.len);
+        assert_int_equal(ins[i].data.len, blks[i].data.len);
+        assert_int_equal(fog_buf_append(&rebuilt, head.p + at, ins[i].at - at), 0);
+        if (ins[i].data.len > 0) {
+            assert_ptr_equal(ins[i].data.p, blks[i].data.p); /* lent, not copied */
+            assert_int_equal(fog_buf_append(&rebuilt, ins[i].data.p, ins[i].data.len), 0);
+        }
+        at = ins[i].at;
+    }
+    assert_int_equal(fog_buf_append(&rebuilt, head.p + at, head.len - at), 0);
+    assert_int_equal(rebuilt.len, plain.len);
+    assert_memory_equal(rebuilt.p, plain.p, plain.len);
+    /* a failing message leaves head as it was */
+    blks[1].data.len = FOG_BITSWAP_BLOCK_MAX + 1;
+    size_t before = head.len;
+    assert_int_equal(fog_bitswap_encode_gather(&m, &head, ins), FOG_ERR_LIMIT);
+    assert_int_equal(head.len, before);
+    fog_buf_clear(&plain);
+    fog_buf_clear(&head);
+    fog_buf_clear(&rebuilt);
+    free(big);
+}
+
 /* protoc-c's decoder reads fog's encoding to the same fields, prefixes included. */
 static void test_bitswap_msg_encode_matches_protobuf_c(void **state)
 {
@@ -503,6 +562,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bitswap_msg_round_trip),
+        cmocka_unit_test(test_bitswap_msg_encode_gather_matches_plain),
         cmocka_unit_test(test_bitswap_msg_encode_matches_protobuf_c),
         cmocka_unit_test(test_bitswap_msg_parse_handmade),
         cmocka_unit_test(test_bitswap_msg_tampered_block),

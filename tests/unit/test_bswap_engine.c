@@ -234,17 +234,24 @@ static void test_bswap_engine_round_robin(void **state)
     recv_list(e, a, en, 4, false);
     recv_list(e, b, en, 4, false);
     bs_ledger *order[8];
+    size_t got[2][NB] = {{0}};
     for (size_t i = 0; i < 8; i++) {
         order[i] = fog__bs_engine_next(e);
         assert_non_null(order[i]);
         fog_bitswap_parsed pm;
         assert_int_equal(pull(e, order[i], &pm), 1);
         assert_int_equal(pm.msg.n_blocks, 1);
-        assert_true(has_block(&pm, 4 + i / 2)); /* each peer in want order */
+        for (size_t k = 4; k < 8; k++) {
+            got[order[i] == b][k] += has_block(&pm, k) ? 1 : 0;
+        }
         fog_bitswap_parsed_clear(&pm);
     }
     for (size_t i = 0; i < 8; i++) {
         assert_ptr_equal(order[i], i % 2 == 0 ? a : b);
+    }
+    for (size_t k = 4; k < 8; k++) {
+        assert_int_equal(got[0][k], 1); /* each peer got each block once */
+        assert_int_equal(got[1][k], 1);
     }
     assert_null(fog__bs_engine_next(e));
     /* a blocked peer is skipped until unblocked */
@@ -261,6 +268,53 @@ static void test_bswap_engine_round_robin(void **state)
     fog__bs_engine_drop(e, a);
     assert_null(fog__bs_engine_next(e));
     assert_null(fog__bs_engine_ledger(e, (const uint8_t *)"peerA", 5, false));
+    fog__bs_engine_free(e);
+}
+
+/* Super-seeding order: the block sent to the fewest peers so far goes first, within a ledger and
+ * among ledgers; presences (want-have answers) go before any block. */
+static void test_bswap_engine_rarest_first(void **state)
+{
+    (void)state;
+    bs_engine *e = engine(1u << 20, 100);
+    bs_ledger *a = fog__bs_engine_ledger(e, (const uint8_t *)"peerA", 5, true);
+    bs_ledger *b = fog__bs_engine_ledger(e, (const uint8_t *)"peerB", 5, true);
+    bs_ledger *c = fog__bs_engine_ledger(e, (const uint8_t *)"peerC", 5, true);
+    fog_bitswap_entry en[3] = {want(4, FOG_BITSWAP_WANT_BLOCK, false, false),
+                               want(5, FOG_BITSWAP_WANT_BLOCK, false, false),
+                               want(6, FOG_BITSWAP_WANT_BLOCK, false, false)};
+    fog_bitswap_parsed pm;
+    recv_list(e, a, en, 1, false); /* A wants 4 */
+    assert_ptr_equal(fog__bs_engine_next(e), a);
+    assert_int_equal(pull(e, a, &pm), 1);
+    assert_true(has_block(&pm, 4)); /* 4 went out once */
+    fog_bitswap_parsed_clear(&pm);
+    /* B wants 4 then 5 (arrival order), C wants 6: B gets 5 first, the block nobody has */
+    recv_list(e, b, en, 2, false);
+    assert_ptr_equal(fog__bs_engine_next(e), b);
+    assert_int_equal(pull(e, b, &pm), 1);
+    assert_int_equal(pm.msg.n_blocks, 1);
+    assert_true(has_block(&pm, 5));
+    fog_bitswap_parsed_clear(&pm);
+    /* ring B (wants 4, sent once), then C (wants 6, never sent): C is served first */
+    recv_list(e, c, &en[2], 1, false);
+    fog__bs_engine_set_blocked(e, b, true);
+    fog__bs_engine_set_blocked(e, b, false); /* B back at the ring's head... */
+    fog__bs_engine_set_blocked(e, c, true);
+    fog__bs_engine_set_blocked(e, c, false); /* ...and C behind it */
+    assert_ptr_equal(fog__bs_engine_next(e), c);
+    assert_int_equal(pull(e, c, &pm), 1);
+    assert_true(has_block(&pm, 6));
+    fog_bitswap_parsed_clear(&pm);
+    /* a want-have queued after B's want-block: the HAVE goes first, with the block */
+    fog_bitswap_entry wh = want(7, FOG_BITSWAP_WANT_HAVE, true, false);
+    recv_list(e, b, &wh, 1, false);
+    assert_ptr_equal(fog__bs_engine_next(e), b);
+    assert_int_equal(pull(e, b, &pm), 1);
+    assert_true(has_presence(&pm, 7, FOG_BITSWAP_HAVE));
+    assert_true(has_block(&pm, 4));
+    fog_bitswap_parsed_clear(&pm);
+    assert_null(fog__bs_engine_next(e));
     fog__bs_engine_free(e);
 }
 
@@ -301,6 +355,7 @@ int main(void)
         cmocka_unit_test(test_bswap_engine_ledger_max),
         cmocka_unit_test(test_bswap_engine_round_robin),
         cmocka_unit_test(test_bswap_engine_budget),
+        cmocka_unit_test(test_bswap_engine_rarest_first),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -102,7 +102,7 @@ static void presence(bs_sess *s, const char *p, size_t i, fog_bitswap_presence_t
 
 static bs_want *block_len(bs_sess *s, const char *p, size_t i, size_t len)
 {
-    return fog__bs_sess_block(s, (const uint8_t *)p, strlen(p), &cids[i], len);
+    return fog__bs_sess_block(s, (const uint8_t *)p, strlen(p), &cids[i], len, 0);
 }
 
 static bs_want *block(bs_sess *s, const char *p, size_t i)
@@ -536,51 +536,119 @@ static void test_bswap_session_tie_break_seedable(void **state)
     fog__bs_sess_free(NULL);
 }
 
+static bs_want *block_at(bs_sess *s, const char *p, size_t i, fog_ms now)
+{
+    return fog__bs_sess_block(s, (const uint8_t *)p, strlen(p), &cids[i], 10, now);
+}
+
+/* A peer that keeps delivering is slow, not gone: an ask there times out only after a whole
+ * timeout (1000 ms here), or three times the peer's pace if longer, without any block from it. */
+static void test_bswap_session_progress_keeps_asks(void **state)
+{
+    (void)state;
+    bs_sess *s = sess(8);
+    want_n(s, 3, 0);
+    for (size_t i = 0; i < 3; i++) {
+        presence(s, P, i, FOG_BITSWAP_HAVE, 0);
+    }
+    size_t a = expect(s, BS_ACT_WANT_BLOCK, P, NCIDS);
+    size_t b = expect(s, BS_ACT_WANT_BLOCK, P, NCIDS);
+    expect_none(s);
+    fog__bs_sess_release(s, block_at(s, P, a, 900));
+    expect(s, BS_ACT_CANCEL, NULL, a);
+    size_t c = expect(s, BS_ACT_WANT_BLOCK, P, NCIDS);
+    assert_true(c != a && c != b);
+    fog__bs_sess_tick(s, 1500); /* b is 1500 ms old, but P sent a block 600 ms ago */
+    expect_none(s);
+    assert_int_equal(asked(s), 2);
+    /* P's pace is 900 ms a block: the limit is 3 x 900 ms without a block from it */
+    fog__bs_sess_tick(s, 3599);
+    expect_none(s);
+    fog__bs_sess_tick(s, 3600);
+    expect(s, BS_ACT_CANCEL, P, NCIDS);
+    expect(s, BS_ACT_CANCEL, P, NCIDS);
+    bs_sess_stats st;
+    fog__bs_sess_get_stats(s, &st);
+    assert_int_equal(st.timeouts, 2);
+    fog__bs_sess_free(s);
+}
+
+/* Wants 0..n-1; P has 0 and 1 and is asked both; one of them arrives at t (P's pace: t ms a
+ * block). Returns the other, still asked at P. */
+static size_t paced_p(bs_sess *s, size_t n, fog_ms t)
+{
+    want_n(s, n, 0);
+    presence(s, P, 0, FOG_BITSWAP_HAVE, 0);
+    presence(s, P, 1, FOG_BITSWAP_HAVE, 0);
+    size_t a = expect(s, BS_ACT_WANT_BLOCK, P, NCIDS);
+    size_t b = expect(s, BS_ACT_WANT_BLOCK, P, NCIDS);
+    expect_none(s);
+    fog__bs_sess_release(s, block_at(s, P, a, t));
+    expect(s, BS_ACT_CANCEL, NULL, a);
+    expect_none(s);
+    return b;
+}
+
+/* An ask at a peer whose pace is known is late only after twice the wait that pace predicts:
+ * no duplicate at a quarter of the timeout while the peer is merely busy. */
+static void test_bswap_session_pace_delays_duplicates(void **state)
+{
+    (void)state;
+    bs_sess *s = sess(8);
+    size_t b = paced_p(s, 2, 400); /* P's pace: 400 ms a block */
+    presence(s, Q, b, FOG_BITSWAP_HAVE, 401);
+    fog__bs_sess_tick(s, 700); /* b is 700 ms old: late by a quarter timeout, not by P's pace */
+    expect_none(s);
+    fog__bs_sess_free(s);
+}
+
+/* The last wants: a late ask (twice the wait P's pace predicts) gets a duplicate at another
+ * holder, the first ask kept; the copy that arrives first cancels everywhere and the other one
+ * is counted as a duplicate. Timeout 1000, window 100. */
 static void test_bswap_session_endgame_duplicate_cancel(void **state)
 {
     (void)state;
-    bs_sess *s = sess(8); /* timeout 1000: a late ask is 250 ms old */
-    want_n(s, 2, 0);
-    presence(s, P, 0, FOG_BITSWAP_HAVE, 1);
-    expect(s, BS_ACT_WANT_BLOCK, P, 0);
+    bs_sess *s = sess(8);
+    size_t b = paced_p(s, 2, 100); /* P's pace: 100 ms a block */
+    presence(s, Q, b, FOG_BITSWAP_HAVE, 101); /* b's ask is fresh: no duplicate yet */
     expect_none(s);
-    presence(s, Q, 1, FOG_BITSWAP_HAVE, 1);
-    expect(s, BS_ACT_WANT_BLOCK, Q, 1);
+    fog__bs_sess_tick(s, 299); /* late after 2 x 1 x 100 + 100 ms */
     expect_none(s);
-    /* Q has 0 too and nothing else is left for it; but P's ask is fresh: no duplicate yet */
-    presence(s, Q, 0, FOG_BITSWAP_HAVE, 2);
+    fog__bs_sess_tick(s, 300);
+    expect(s, BS_ACT_WANT_BLOCK, Q, b); /* a duplicate: P's ask stays */
     expect_none(s);
-    fog__bs_sess_tick(s, 250);
+    assert_int_equal(asked(s), 2);
+    presence(s, R, b, FOG_BITSWAP_HAVE, 301); /* Q's ask is fresh (Q's pace unknown) */
     expect_none(s);
-    fog__bs_sess_tick(s, 251);
-    expect(s, BS_ACT_WANT_BLOCK, Q, 0); /* late: a duplicate */
+    fog__bs_sess_release(s, block_at(s, Q, b, 350));
+    expect(s, BS_ACT_CANCEL, NULL, b);
     expect_none(s);
-    presence(s, P, 1, FOG_BITSWAP_HAVE, 252);
-    expect(s, BS_ACT_WANT_BLOCK, P, 1);
-    expect_none(s);
-    presence(s, R, 1, FOG_BITSWAP_HAVE, 253);
-    expect_none(s); /* the last ask of 1 is 1 ms old */
-    fog__bs_sess_tick(s, 502);
-    expect(s, BS_ACT_WANT_BLOCK, R, 1); /* a third copy is still allowed */
-    expect_none(s);
-    presence(s, T, 1, FOG_BITSWAP_HAVE, 503);
-    fog__bs_sess_tick(s, 900);
-    expect_none(s); /* a fourth is not (BS_WANT_ASKS) */
-    assert_int_equal(asked(s), 5);
-    /* one copy of 0 arrives: cancelled everywhere (the duplicate at P with it) */
-    fog__bs_sess_release(s, block(s, Q, 0));
-    expect(s, BS_ACT_CANCEL, NULL, 0);
-    expect_none(s);
-    assert_int_equal(asked(s), 3);
-    assert_null(block(s, P, 0)); /* the other copy, if it comes: a duplicate */
-    fog__bs_sess_release(s, block(s, T, 1));
-    expect(s, BS_ACT_CANCEL, NULL, 1);
-    expect_none(s);
+    assert_int_equal(asked(s), 0);
+    assert_null(block_at(s, P, b, 360)); /* the other copy: a duplicate */
     bs_sess_stats st;
     fog__bs_sess_get_stats(s, &st);
-    assert_int_equal(st.asked, 0);
     assert_int_equal(st.dup_blocks_in, 1);
     assert_int_equal(st.blocks_in, 2);
+    assert_int_equal(st.asks_dup, 1);
+    fog__bs_sess_free(s);
+}
+
+/* With many wants left, a late ask moves to a holder with room (cancelled where it was late)
+ * instead of being duplicated: both copies would cost some uplink. */
+static void test_bswap_session_late_ask_moves(void **state)
+{
+    (void)state;
+    bs_sess *s = sess(8);
+    size_t b = paced_p(s, 8, 50); /* pace 50: late after a quarter timeout */
+    presence(s, Q, b, FOG_BITSWAP_HAVE, 51);
+    expect_none(s);
+    fog__bs_sess_tick(s, 249);
+    expect_none(s);
+    fog__bs_sess_tick(s, 250); /* late: 7 wants are left, so it moves */
+    expect(s, BS_ACT_CANCEL, P, b);
+    expect(s, BS_ACT_WANT_BLOCK, Q, b);
+    expect_none(s);
+    assert_int_equal(asked(s), 1);
     fog__bs_sess_free(s);
 }
 
@@ -599,6 +667,9 @@ int main(void)
         cmocka_unit_test(test_bswap_session_rarest_first),
         cmocka_unit_test(test_bswap_session_tie_break_seedable),
         cmocka_unit_test(test_bswap_session_endgame_duplicate_cancel),
+        cmocka_unit_test(test_bswap_session_progress_keeps_asks),
+        cmocka_unit_test(test_bswap_session_pace_delays_duplicates),
+        cmocka_unit_test(test_bswap_session_late_ask_moves),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
