@@ -125,6 +125,9 @@ fog_ms fog_conn_deadline(const fog_conn *c);
  * unanswered; otherwise sends a due keepalive ping. */
 FOG_NODISCARD int fog_conn_on_timeout(fog_conn *c, fog_ms now);
 
+/* Stream bytes written and not yet pulled, over all streams, plus the ciphertext waiting in
+ * Noise: what fog_conn_pull has still to hand out (0 before the muxer is up). */
+size_t fog_conn_queued_bytes(const fog_conn *c);
 /* True once CONNECTED has been queued (and the connection is not dead). */
 bool fog_conn_is_connected(const fog_conn *c);
 

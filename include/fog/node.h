@@ -212,6 +212,11 @@ bool fog_stream_inbound(const fog_stream *s);
  * connection died), FOG_ERR_NOMEM. Before on_open of an outbound stream only one write fits
  * (it follows the protocol proposal). */
 FOG_NODISCARD int fog_stream_write(fog_stream *s, const uint8_t *data, size_t len);
+/* True when nothing written to s's connection (any of its streams) waits in fog's queues: all
+ * went to the socket, where the kernel keeps at most 128 KiB unsent (TCP_NOTSENT_LOWAT).
+ * Otherwise on_writable is armed, as after a refused write: it follows the next socket write, and
+ * the writer asks again. For a writer that hands out one message at a time. */
+bool fog_stream_drained(fog_stream *s);
 /* Half-closes (FIN after the queued bytes). Errors: FOG_ERR_INVALID (twice, or not negotiated
  * yet), FOG_ERR_CANCELLED. */
 FOG_NODISCARD int fog_stream_close(fog_stream *s);

@@ -13,7 +13,15 @@
  * the queue to the stream in pieces of at most PIECE bytes; whatever the node refuses
  * (FOG_ERR_LIMIT: its per-connection queue is full) waits in the peer's queue, and that peer
  * gets no new message until the queue drained (on_writable). So a peer costs at most the
- * node's queue plus one message. On the client side a message's wanted blocks go to the writer
+ * node's queue plus one message.
+ * One message at a time (SENDING_MAX): a served message counts as sending until it left the
+ * node's queue (fog_stream_drained; the kernel keeps little more, TCP_NOTSENT_LOWAT), and no
+ * other peer's message starts meanwhile. The requests wait in the engine instead of in socket
+ * buffers, where a cancel still reaches them and the engine's order (the block sent least
+ * often first) still chooses; and the peers get their messages one after another at the full
+ * uplink rate, not all of them at 1/N of it at once, so a block a fetcher receives is whole,
+ * and can be passed on, N times sooner. With 20 fetchers on a 20 Mbit/s origin this took the
+ * origin's upload from 5x to 1.5x the file. On the client side a message's wanted blocks go to the writer
  * as one job that owns the parsed message (bs_write: written from its memory, no copy); while
  * more than WRITER_BACKLOG bytes wait for the store, sessions stop activating new wants and
  * inbound streams report their bytes held (bs_in.held), which keeps the peers' yamux windows
@@ -35,6 +43,7 @@
 #define PIECE (1u << 20)
 #define WRITER_BACKLOG (8u << 20) /* received block bytes not stored yet, before holding back */
 #define PROV_SEARCHES 4 /* provider searches running per session at most */
+#define SENDING_MAX 1 /* peers whose served message is still being sent, at most */
 #define WL_MSG_ENTRIES 4096 /* wantlist entries per message (boxo: messages up to 2 MiB) */
 
 typedef struct bs_cb {
@@ -51,6 +60,7 @@ typedef struct bs_peer {
     bs_ledger *ledger;
     fog_stream *out;
     bool out_open, blocked, no_bitswap;
+    bool sending; /* a served message is not out of the node's queue yet */
     int proto; /* 0: 1.2.0, 1: 1.1.0 */
     fog_buf outq;
     size_t out_off;
@@ -109,6 +119,7 @@ struct fog_bswap {
     fog_bswap_session *sessions;
     uv_timer_t *kick, *tick;
     bool kicked;
+    size_t n_sending; /* peers sending (bs_peer.sending) */
     fog_buf scratch;
     fog_buf head;                   /* a served message's bytes around its blocks */
     fog_store_view *view;
@@ -121,6 +132,7 @@ struct fog_bswap {
 static const char *const protos[] = {FOG_BITSWAP_PROTO_120, FOG_BITSWAP_PROTO_110};
 
 static void kick(fog_bswap *b);
+static void sent_check(bs_peer *p);
 static void peer_write(bs_peer *p);
 static void drain(fog_bswap_session *s);
 
@@ -164,6 +176,11 @@ static bs_peer *peer_get(fog_bswap *b, const uint8_t *id, size_t len, bool creat
 
 static void peer_free(fog_bswap *b, bs_peer *p)
 {
+    if (p->sending) {
+        p->sending = false;
+        b->n_sending--;
+        kick(b);
+    }
     if (p->out != NULL) {
         fog_stream_set_ud(p->out, NULL);
         fog_stream_reset(p->out);
@@ -186,6 +203,7 @@ static void out_open(fog_stream *s)
     if (p != NULL) {
         p->out_open = true;
         peer_write(p);
+        sent_check(p);
     }
 }
 
@@ -201,6 +219,7 @@ static void out_writable(fog_stream *s)
     if (p != NULL) {
         p->blocked = false;
         peer_write(p);
+        sent_check(p);
     }
 }
 
@@ -236,6 +255,7 @@ static void out_close(fog_stream *s, int err)
         if (p->ledger != NULL) {
             fog__bs_engine_set_blocked(p->b->engine, p->ledger, false);
         }
+        sent_check(p);
         if (err == FOG_ERR_CANCELLED) {
             resend(p); /* reset, or its connection replaced: not a clean close by the peer */
         }
@@ -294,6 +314,25 @@ static void peer_write(bs_peer *p)
 static bool peer_busy(const bs_peer *p)
 {
     return p->out_off < p->outq.len;
+}
+
+/* Ends p's sending once its message left the node's queue (the kernel holds little more: see
+ * SEND_LOWAT in src/node/nconn.c); until then the stream's on_writable is armed to ask again.
+ * A stream that is gone ends it too. The server may then start another peer's message. */
+static void sent_check(bs_peer *p)
+{
+    if (!p->sending || peer_busy(p)) {
+        return;
+    }
+    if (p->out != NULL && p->out_open && !fog_stream_drained(p->out)) {
+        return;
+    }
+    p->sending = false;
+    p->b->n_sending--;
+    if (p->ledger != NULL) {
+        fog__bs_engine_set_blocked(p->b->engine, p->ledger, false);
+    }
+    kick(p->b);
 }
 
 /* ---- client wantlists ---- */
@@ -545,18 +584,23 @@ static int pull_message(fog_bswap *b, bs_peer *p, bs_ledger *l)
 static void serve(fog_bswap *b)
 {
     bs_ledger *l;
-    for (int turns = 0; turns < 64 && (l = fog__bs_engine_next(b->engine)) != NULL; turns++) {
+    for (int turns = 0; turns < 64 && b->n_sending < SENDING_MAX &&
+                        (l = fog__bs_engine_next(b->engine)) != NULL;
+         turns++) {
         bs_peer *p = fog__bs_ledger_ud(l);
-        if (p == NULL || peer_busy(p) || p->no_bitswap) {
+        if (p == NULL || peer_busy(p) || p->sending || p->no_bitswap) {
             fog__bs_engine_set_blocked(b->engine, l, true);
             continue;
         }
         if (pull_message(b, p, l) > 0) {
             b->stats.msgs_out++;
+            p->sending = true;
+            b->n_sending++;
             peer_write(p);
+            sent_check(p);
         }
     }
-    if (fog__bs_engine_next(b->engine) != NULL) {
+    if (b->n_sending < SENDING_MAX && fog__bs_engine_next(b->engine) != NULL) {
         kick(b);
     }
 }

@@ -123,6 +123,7 @@ typedef struct {
 } bs_pset;
 
 #define BS_WANT_ASKS 3 /* peers asked for one block at once at most (endgame duplicates) */
+#define BS_WANT_MOVES 2 /* times an ask moves to an idle holder at most (work stealing) */
 
 /* One want of the session (one per CID); user is the caller's (its callbacks). */
 typedef struct bs_want {
@@ -135,6 +136,7 @@ typedef struct bs_want {
     bs_speer *asked[BS_WANT_ASKS]; /* peers with our want-block outstanding */
     fog_ms asked_when[BS_WANT_ASKS];
     size_t n_asked;
+    unsigned moves;               /* asks moved to an idle holder (at most BS_WANT_MOVES) */
     fog_ms asked_at, active_at; /* last ask (or start-over), activation */
     uint64_t seq;                /* activation order (1, 2, ...) */
     bs_pset have;  /* peers that said HAVE (and were not found wrong) */

@@ -373,10 +373,22 @@ static void unask(bs_sess *s, bs_want *w, const bs_speer *p)
     s->gen++;
 }
 
-/* The rank of w as the next ask at p: 0 none; 3 p has it, asked nowhere; 2 a blind ask; 1 an
- * endgame duplicate (p has it, every ask of it is late). keys: what is compared within a
- * rank, smaller first. */
-static int rank(const bs_sess *s, const bs_want *w, const bs_speer *p, size_t keys[2])
+/* The last wants of a session, fewer than a quarter of its peers (or 4): a late ask gets a
+ * duplicate elsewhere, the first ask kept. Before that a late ask moves (cancelled where it was
+ * late): with many wants left every peer's uplink has other work, and a duplicate would take
+ * some uplink twice. */
+static bool endgame(const bs_sess *s)
+{
+    return s->next_inactive == NULL && (s->n_active <= 4 || s->n_active * 4 <= s->stats.peers);
+}
+
+/* The rank of w as the next ask at p: 0 none; 3 p has it, asked nowhere; 2 a blind ask; 1 p
+ * has it and it is asked elsewhere, late (every ask of it) or, outside the endgame (steal),
+ * at least a window old and moved fewer than BS_WANT_MOVES times: p has budget free and
+ * nothing better to do, so it takes over an ask waiting in a busier peer's queue (work
+ * stealing; in a swarm the origin's queue is long and its uplink is the scarcest). keys: what
+ * is compared within a rank, smaller first. */
+static int rank(const bs_sess *s, const bs_want *w, const bs_speer *p, bool steal, size_t keys[2])
 {
     if (asked_idx(w, p) >= 0 || pset_has(&w->tried, p)) {
         return 0;
@@ -390,10 +402,14 @@ static int rank(const bs_sess *s, const bs_want *w, const bs_speer *p, size_t ke
     if (!has && w->n_asked == 0 && (p->hinted || w->seq > p->joined)) {
         return 2; /* its answer to our want-have is not known yet */
     }
-    if (has && w->n_asked < BS_WANT_ASKS && late(s, w)) {
-        keys[0] = w->n_asked;
-        keys[1] = w->have.n;
-        return 1;
+    if (has && w->n_asked > 0 && w->n_asked < BS_WANT_ASKS) {
+        bool stealable = steal && w->moves < BS_WANT_MOVES &&
+                         s->now - w->asked_at >= s->cfg.window_ms;
+        if (stealable || late(s, w)) {
+            keys[0] = w->n_asked;
+            keys[1] = w->have.n;
+            return 1;
+        }
     }
     return 0;
 }
@@ -410,9 +426,10 @@ static bs_want *pick(bs_sess *s, const bs_speer *p, int *rank_out)
     size_t best_k[2] = {0, 0};
     uint64_t ties = 0;
     bool shuffle = budget(s, p) <= BUDGET_MIN;
+    bool steal = !endgame(s);
     for (bs_want *w = s->head; w != s->next_inactive; w = w->next) {
         size_t k[2];
-        int r = rank(s, w, p, k);
+        int r = rank(s, w, p, steal, k);
         if (r == 0 || r < best_r) {
             continue;
         }
@@ -433,15 +450,6 @@ static bs_want *pick(bs_sess *s, const bs_speer *p, int *rank_out)
     return best;
 }
 
-/* The last wants of a session, fewer than a quarter of its peers (or 4): a late ask gets a
- * duplicate elsewhere, the first ask kept. Before that a late ask moves (cancelled where it was
- * late): with many wants left every peer's uplink has other work, and a duplicate would take
- * some uplink twice. */
-static bool endgame(const bs_sess *s)
-{
-    return s->next_inactive == NULL && (s->n_active <= 4 || s->n_active * 4 <= s->stats.peers);
-}
-
 /* One more ask at p if it has budget free and something to ask: whether it asked. */
 static bool fill_one(bs_sess *s, bs_speer *p)
 {
@@ -455,6 +463,7 @@ static bool fill_one(bs_sess *s, bs_speer *p)
         return false;
     }
     if (r == 1 && !endgame(s)) {
+        w->moves++;
         for (size_t i = w->n_asked; i-- > 0;) { /* a move, not a duplicate */
             bs_speer *q = w->asked[i];
             unask(s, w, q);

@@ -285,6 +285,14 @@ bool fog_conn_is_connected(const fog_conn *c)
     return c->stage == CS_MUXED;
 }
 
+size_t fog_conn_queued_bytes(const fog_conn *c)
+{
+    if (c->stage != CS_MUXED || c->yamux == NULL) {
+        return 0;
+    }
+    return fog_yamux_queued_bytes(c->yamux) + (c->noise != NULL ? fog_noise_queued(c->noise) : 0);
+}
+
 /* ---- the upgrade, one function per stage ---- */
 
 static int start_yamux(fog_conn *c)

@@ -7,14 +7,24 @@
  * marked dying and torn down at the end of the dispatch: streams get on_close, observers and
  * the dial callback hear of it, the last output (a GoAway) is flushed for at most
  * NODE_CLOSE_FLUSH_MS, then both handles close and the last close callback frees it.
+ * The kernel holds at most SEND_LOWAT bytes not sent yet per socket (TCP_NOTSENT_LOWAT; bytes
+ * in flight on the wire are not counted), so the backlog stays in the core's queues, where the
+ * streams' writers see it (fog_stream_can_write): a bitswap server that hands out one message at
+ * a time learns when it has really gone, instead of when a 4 MiB socket buffer took it.
  */
 #include <stdlib.h>
 #include <string.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 
 #include "fog/crypto.h"
 #include "internal.h"
 
 static const char *const MOD = "node";
+
+#define SEND_LOWAT (128 * 1024)
 
 static void rng_fill(void *ctx, uint8_t *out, size_t len)
 {
@@ -485,6 +495,11 @@ int nconn_start_core(nconn *c, const uint8_t *expect, size_t expect_len)
     }
     uv_tcp_nodelay(&c->tcp, 1);
     uv_tcp_keepalive(&c->tcp, 0, 0);
+    uv_os_fd_t fd;
+    if (uv_fileno((const uv_handle_t *)&c->tcp, &fd) == 0) {
+        int lowat = SEND_LOWAT; /* best effort: older kernels lack it */
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat, sizeof lowat);
+    }
     rc = uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb);
     if (rc < 0) {
         return fog_errf(FOG_ERR_IO, "read: %s", uv_strerror(rc));

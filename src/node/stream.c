@@ -317,6 +317,17 @@ int fog_stream_write(fog_stream *s, const uint8_t *data, size_t len)
     return 0;
 }
 
+bool fog_stream_drained(fog_stream *s)
+{
+    nconn *c = s->c;
+    if (s->dead || c->dying || c->torn || c->core == NULL || fog_conn_queued_bytes(c->core) == 0) {
+        return true;
+    }
+    s->want_writable = true;
+    kick(c);
+    return false;
+}
+
 int fog_stream_close(fog_stream *s)
 {
     nconn *c = s->c;

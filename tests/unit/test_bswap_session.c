@@ -633,22 +633,34 @@ static void test_bswap_session_endgame_duplicate_cancel(void **state)
     fog__bs_sess_free(s);
 }
 
-/* With many wants left, a late ask moves to a holder with room (cancelled where it was late)
- * instead of being duplicated: both copies would cost some uplink. */
-static void test_bswap_session_late_ask_moves(void **state)
+/* With many wants left, a holder with budget free and nothing else to do takes over an ask that
+ * waited a window (100 ms) at a busier peer: the ask moves (cancelled there), at most
+ * BS_WANT_MOVES times; later only lateness moves it again. */
+static void test_bswap_session_idle_holder_steals(void **state)
 {
     (void)state;
     bs_sess *s = sess(8);
-    size_t b = paced_p(s, 8, 50); /* pace 50: late after a quarter timeout */
+    size_t b = paced_p(s, 8, 50);
     presence(s, Q, b, FOG_BITSWAP_HAVE, 51);
+    expect_none(s); /* the ask at P is 51 ms old */
+    fog__bs_sess_tick(s, 99);
     expect_none(s);
-    fog__bs_sess_tick(s, 249);
-    expect_none(s);
-    fog__bs_sess_tick(s, 250); /* late: 7 wants are left, so it moves */
+    fog__bs_sess_tick(s, 100);
     expect(s, BS_ACT_CANCEL, P, b);
     expect(s, BS_ACT_WANT_BLOCK, Q, b);
     expect_none(s);
+    presence(s, R, b, FOG_BITSWAP_HAVE, 101);
+    fog__bs_sess_tick(s, 200);
+    expect(s, BS_ACT_CANCEL, Q, b);
+    expect(s, BS_ACT_WANT_BLOCK, R, b);
+    expect_none(s);
+    presence(s, T, b, FOG_BITSWAP_HAVE, 201);
+    fog__bs_sess_tick(s, 299); /* moved twice: T waits until R's ask is late */
+    expect_none(s);
     assert_int_equal(asked(s), 1);
+    bs_sess_stats st;
+    fog__bs_sess_get_stats(s, &st);
+    assert_int_equal(st.asks_dup, 2);
     fog__bs_sess_free(s);
 }
 
@@ -669,7 +681,7 @@ int main(void)
         cmocka_unit_test(test_bswap_session_endgame_duplicate_cancel),
         cmocka_unit_test(test_bswap_session_progress_keeps_asks),
         cmocka_unit_test(test_bswap_session_pace_delays_duplicates),
-        cmocka_unit_test(test_bswap_session_late_ask_moves),
+        cmocka_unit_test(test_bswap_session_idle_holder_steals),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
