@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # run.sh: the `make bench` swarm benchmark (issue 5, "bench/swarm"). One origin and SWARM_FETCHERS
 # (default 20) fetchers, each in its own network namespace on one bridge (tests/net/lib.sh), each
-# node's uplink (its eth0 egress) shaped with tbf to R Mbit/s, for each R in SWARM_RATES (default
-# "100 20"). In each topology two runs, one after the other:
+# node's uplink (its eth0 egress) shaped to R Mbit/s, for each R in SWARM_RATES (default
+# "100 20"): htb at R with a bfifo of SWARM_QLAT ms at R (default 200 ms, a modem's buffer), or
+# with SWARM_QDISC=tbf a tbf of that latency. (tbf with 50 ms dropped 75 % of the origin's
+# packets at 20 Mbit/s: veth hands it 64 KiB GSO packets, which it splits into a queue too short
+# for 20 TCP flows.) In each topology two runs, one after the other:
 #   fog:  a fresh fog daemon per namespace (bootstrapped from the origin), the origin adds a
 #         random file of SWARM_BYTES (default 64 MiB; fog add provides it through the
 #         daemon), then every fetcher runs
-#         `fog cat CID | sha256sum` at once;
-#   http: python3 -m http.server in the origin's namespace, `curl | sha256sum` in every fetcher
+#         `fog cat CID | hash256` (SHA-256) at once;
+#   http: python3 -m http.server in the origin's namespace, `curl | hash256` in every fetcher
 #         at once (the same bytes).
 # Measured per run: the time from the start until the last fetcher is done, the bytes the
 # origin's eth0 sent meanwhile (/proc/net/dev in its namespace: payload plus TCP/IP headers) and
@@ -18,11 +21,16 @@
 # Root only: otherwise one line says why and the script exits 0 (nothing measured).
 # The HTTP run at 20 Mbit/s takes N*F/u (about 9 minutes for 20 x 64 MiB): SWARM_HTTP=0 leaves
 # the HTTP runs out; SWARM_BYTES=8388608 makes a quick run.
+# The 21 repositories live on /dev/shm when it has room (SWARM_REPOS: another folder).
 # Env: FOG_BIN, SWARM_BYTES, SWARM_FETCHERS, SWARM_RATES, SWARM_HTTP (1), SWARM_FOG (1: 0 leaves
-# the fog runs out), SWARM_DIAG (0; 1: each node's peer count and `fog stats bw` after a fog
-# run, and the daemons' stderr copied to $FOG_BENCH_DIR/diag), SWARM_TIMEOUT (seconds
-# per run, default 1200), FOG_BENCH_DIR (default build/bench: swarm-results.txt and the scratch
-# folder).
+# the fog runs out), SWARM_QDISC (htb), SWARM_QLAT (200), SWARM_ADD_FLAGS (words for the
+# origin's `fog add`, e.g. "--chunker size-262144"), SWARM_DAEMON_ARGS (words for every daemon,
+# e.g. "--log-level debug": each session's ask counts at its end), SWARM_LOWAT (bytes: sets
+# net.ipv4.tcp_notsent_lowat in every namespace), SWARM_PERF (a path prefix: a system-wide
+# `perf record -g` of each fetch phase), SWARM_DIAG (0; 1: each node's peer count and `fog stats
+# bw` after a fog run, and the daemons' stderr copied to $FOG_BENCH_DIR/diag), SWARM_TIMEOUT
+# (seconds per run, default 1200), FOG_BENCH_DIR (default build/bench: swarm-results.txt and the
+# scratch folder).
 # Exit status: 0 when every run completed with every copy verified (a MISS of a target does not
 # fail the run), 1 otherwise.
 set -uo pipefail
@@ -61,9 +69,18 @@ command -v python3 >/dev/null || die "no python3"
 mkdir -p "$W"
 net_require
 S=$(mktemp -d "$W/swarm.XXXXXX")
+# The 21 repositories stand for 21 machines' disks: on one shared disk their fdatasyncs would
+# measure that disk, so they live on tmpfs when there is room (SWARM_REPOS overrides).
+R=${SWARM_REPOS:-}
+if [ -z "$R" ]; then
+    R=$S
+    shm=$(df -k --output=avail /dev/shm 2>/dev/null | tail -1)
+    [ -n "$shm" ] && [ "$shm" -gt $((F * (NF + 1) * 3 / 1024)) ] && R=/dev/shm
+fi
+R=$(mktemp -d "$R/fog-swarm.XXXXXX")
 cleanup() {
     net_cleanup
-    rm -rf "$S"
+    rm -rf "$S" "$R"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -73,35 +90,60 @@ net_hub_up || die "hub bridge"
 for ((i = 0; i <= NF; i++)); do
     net_node_add "$i" || die "namespace of node $i"
 done
-# shape R: a new tbf (so its counters start at zero) on every node's eth0 egress; burst 10 ms of
-# the rate (at least 32 KiB), queue 50 ms.
+# shape R: a new qdisc (so its counters start at zero) on every node's eth0 egress; burst 10 ms
+# of the rate (at least 32 KiB), a queue of SWARM_QLAT ms.
 shape() {
-    local burst i
+    local burst i q
     burst=$(($1 * 1000000 / 8 / 100))
     [ "$burst" -lt 32768 ] && burst=32768
+    q=$(($1 * 1000000 * ${SWARM_QLAT:-200} / 8000))
     for ((i = 0; i <= NF; i++)); do
         net_exec "$i" tc qdisc del dev eth0 root 2>/dev/null
-        net_exec "$i" tc qdisc add dev eth0 root tbf rate "$1mbit" burst "$burst" \
-            latency 50ms || die "tc tbf on node $i (is sch_tbf in this kernel?)"
+        [ -n "${SWARM_LOWAT:-}" ] &&
+            net_exec "$i" sysctl -qw net.ipv4.tcp_notsent_lowat="$SWARM_LOWAT"
+        if [ "${SWARM_QDISC:-htb}" = htb ]; then
+            net_exec "$i" tc qdisc add dev eth0 root handle 1: htb default 10 r2q 1000 &&
+                net_exec "$i" tc class add dev eth0 parent 1: classid 1:10 htb rate "$1mbit" \
+                    ceil "$1mbit" burst "$burst" cburst "$burst" &&
+                net_exec "$i" tc qdisc add dev eth0 parent 1:10 handle 10: bfifo limit "$q" ||
+                die "tc htb on node $i"
+        else
+            net_exec "$i" tc qdisc add dev eth0 root tbf rate "$1mbit" burst "$burst" \
+                latency "${SWARM_QLAT:-200}ms" ||
+                die "tc tbf on node $i (is sch_tbf in this kernel?)"
+        fi
     done
 }
 
 head -c "$F" /dev/urandom >"$S/file" || die "making the file"
-SUM=$(sha256sum <"$S/file" | cut -d' ' -f1)
+# Copies are hashed as they stream in: by openssl (SHA-NI where the CPU has it, about 4x less CPU
+# than coreutils' sha256sum, which took a sixth of the machine in a 100 Mbit/s run) if present.
+if command -v openssl >/dev/null; then
+    hash256() { openssl dgst -sha256 -r | cut -d' ' -f1; }
+else
+    hash256() { sha256sum | cut -d' ' -f1; }
+fi
+SUM=$(hash256 <"$S/file")
 
 # fetch_all TAG CMD_TEMPLATE: every fetcher i runs CMD (with @I replaced by i) in its namespace,
-# piped to sha256sum; sets LAST (seconds until the last one ended), GOOD (verified copies),
+# piped to hash256; sets LAST (seconds until the last one ended), GOOD (verified copies),
 # SENT (bytes out of the origin's eth0), CPU (load text) and SLOWEST/FASTEST.
 fetch_all() {
     local tag=$1 cmd=$2 i pids=() start tx0 tx1 cpu0 cpu1
     tx0=$(net_tx_bytes 0)
     cpu0=$(net_cpu_sample)
+    local perfpid=
+    if [ -n "${SWARM_PERF:-}" ]; then # a system-wide profile of the fetch phase, for tuning
+        perf record -a -g -F 250 -o "$SWARM_PERF.$tag" >/dev/null 2>&1 &
+        perfpid=$!
+        sleep 1
+    fi
     start=$(net_now)
     for ((i = 1; i <= NF; i++)); do
         (
             set -o pipefail
             timeout -s KILL "$RUN_TIMEOUT" ip netns exec "$(net_ns "$i")" bash -c "${cmd//@I/$i}" \
-                2>"$S/$tag.$i.err" | sha256sum | cut -d' ' -f1 >"$S/$tag.$i.sum"
+                2>"$S/$tag.$i.err" | hash256 >"$S/$tag.$i.sum"
             echo "$? $(net_secs "$start" "$(net_now)")" >"$S/$tag.$i.res"
         ) &
         pids+=($!)
@@ -110,6 +152,7 @@ fetch_all() {
         wait "$i"
     done
     LAST=$(net_secs "$start" "$(net_now)")
+    [ -n "$perfpid" ] && kill -INT "$perfpid" && wait "$perfpid"
     cpu1=$(net_cpu_sample)
     tx1=$(net_tx_bytes 0)
     SENT=$((tx1 - tx0))
@@ -148,13 +191,16 @@ diag_fog() {
 
 # run_fog R: a fresh swarm, the origin adds (and so provides) the file, every fetcher cats it.
 run_fog() {
-    NET_REPOS=$S/fog-$1
+    NET_REPOS=$R/fog-$1
     mkdir -p "$NET_REPOS"
-    net_fog_swarm $((NF + 1)) || die "the fog swarm did not start"
+    # shellcheck disable=SC2086 # SWARM_DAEMON_ARGS: words for every daemon (tuning)
+    net_fog_swarm $((NF + 1)) ${SWARM_DAEMON_ARGS:-} || die "the fog swarm did not start"
     for ((i = 1; i <= NF; i++)); do
         net_fog_booted "$i" >/dev/null || echo "  fetcher $i did not bootstrap"
     done
-    CID=$(net_fog 0 add -Q "$S/file" 2>"$S/add.err") || die "fog add: $(cat "$S/add.err")"
+    # shellcheck disable=SC2086 # SWARM_ADD_FLAGS: words
+    CID=$(net_fog 0 add -Q ${SWARM_ADD_FLAGS:-} "$S/file" 2>"$S/add.err") ||
+        die "fog add: $(cat "$S/add.err")"
     fetch_all "fog-$1" "'$FOG' --repo '$NET_REPOS/n@I' cat $CID"
     [ "$DIAG" = 1 ] && diag_fog
     net_fog_stop
@@ -194,7 +240,7 @@ report() { # KIND R
     local q='s/^ *Sent [0-9]* bytes \([0-9]*\) pkt (dropped \([0-9]*\).*/\1 packets, \2 dropped/p'
     line "$1 at $2 Mbit/s: $GOOD/$NF copies verified; first done ${FASTEST}s, last ${LAST}s;" \
         "origin sent $SENT bytes; $CPU;" \
-        "origin qdisc: $(net_exec 0 tc -s qdisc show dev eth0 | sed -n "$q")"
+        "origin qdisc: $(net_exec 0 tc -s qdisc show dev eth0 | sed -n "$q" | head -1)"
     target "  $1 $2M: origin sent / file" "$(ratio "$SENT" "$F")" "<=" 1.5
     target "  $1 $2M: last fetcher / bound (${bound}s)" "$(ratio "$LAST" "$bound")" "<=" 1.3
     [ "$GOOD" -eq "$NF" ]
@@ -202,7 +248,8 @@ report() { # KIND R
 
 : >"$RESULTS"
 line "bench/swarm: $(date -u +%FT%TZ), fog $("$FOG" --version 2>/dev/null | head -1)," \
-    "file $F bytes, 1 origin + $NF fetchers, tbf on every uplink, $(nproc) cores"
+    "file $F bytes, 1 origin + $NF fetchers, ${SWARM_QDISC:-htb} on every uplink" \
+    "(queue ${SWARM_QLAT:-200} ms), $(nproc) cores"
 status=0
 for r in $RATES; do
     shape "$r"
