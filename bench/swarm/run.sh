@@ -27,7 +27,8 @@
 # origin's `fog add`, e.g. "--chunker size-262144"), SWARM_DAEMON_ARGS (words for every daemon,
 # e.g. "--log-level debug": each session's ask counts at its end), SWARM_LOWAT (bytes: sets
 # net.ipv4.tcp_notsent_lowat in every namespace), SWARM_PERF (a path prefix: a system-wide
-# `perf record -g` of each fetch phase), SWARM_DIAG (0; 1: each node's peer count and `fog stats
+# `perf record -g` of each fetch phase), SWARM_TRACE (a path prefix: every node's sent bytes
+# twice a second during each fetch phase, read from the hub's side of the veths), SWARM_DIAG (0; 1: each node's peer count and `fog stats
 # bw` after a fog run, and the daemons' stderr copied to $FOG_BENCH_DIR/diag), SWARM_TIMEOUT
 # (seconds per run, default 1200), FOG_BENCH_DIR (default build/bench: swarm-results.txt and the
 # scratch folder).
@@ -138,6 +139,20 @@ fetch_all() {
         perfpid=$!
         sleep 1
     fi
+    local tracepid=
+    if [ -n "${SWARM_TRACE:-}" ]; then # time and every node's tx bytes twice a second (tuning)
+        (
+            # the hub's side of each node's veth (v0, v1, ...): its rx is the node's tx
+            while :; do
+                printf '%s ' "$(date +%s.%N)"
+                ip netns exec "$NET_HUB" cat /proc/net/dev |
+                    awk -F'[: ]+' '/ v[0-9]+:/ {sub(/^v/, "", $2); rx[$2] = $3}
+                        END {for (k = 0; k in rx; k++) printf "%s ", rx[k]; print ""}'
+                sleep 0.5
+            done
+        ) >"$SWARM_TRACE.$tag" &
+        tracepid=$!
+    fi
     start=$(net_now)
     for ((i = 1; i <= NF; i++)); do
         (
@@ -153,6 +168,7 @@ fetch_all() {
     done
     LAST=$(net_secs "$start" "$(net_now)")
     [ -n "$perfpid" ] && kill -INT "$perfpid" && wait "$perfpid"
+    [ -n "$tracepid" ] && kill "$tracepid" && wait "$tracepid" 2>/dev/null
     cpu1=$(net_cpu_sample)
     tx1=$(net_tx_bytes 0)
     SENT=$((tx1 - tx0))

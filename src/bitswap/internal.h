@@ -61,6 +61,7 @@ typedef struct {
 
 typedef struct {
     uint64_t blocks_sent, block_bytes_sent, haves_sent, dont_haves_sent;
+    uint64_t blocks_substituted; /* sent in place of a block sent before (super-seeding) */
 } bs_engine_stats;
 
 FOG_NODISCARD int fog__bs_engine_new(bs_engine **out, const bs_engine_config *cfg);

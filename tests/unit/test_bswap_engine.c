@@ -152,8 +152,9 @@ static void test_bswap_engine_answers(void **state)
     assert_true(has_presence(&pm, 2, FOG_BITSWAP_HAVE));
     assert_true(has_presence(&pm, 3, FOG_BITSWAP_DONT_HAVE));
     fog_bitswap_parsed_clear(&pm);
-    /* answered wants left the ledger; the two missing ones wait for their blocks */
-    assert_int_equal(fog__bs_ledger_size(l), 2);
+    /* answered wants left the ledger, but the want-have answered HAVE stays (held: the peer
+     * wants block 2 until it cancels it); the two missing ones wait for their blocks */
+    assert_int_equal(fog__bs_ledger_size(l), 3);
     assert_null(fog__bs_engine_next(e));
     ms.present[4] = true;
     fog__bs_engine_stored(e, &ms.cid[4]);
@@ -163,7 +164,7 @@ static void test_bswap_engine_answers(void **state)
     assert_true(has_block(&pm, 4));
     assert_int_equal(pm.msg.n_presences, 0);
     fog_bitswap_parsed_clear(&pm);
-    assert_int_equal(fog__bs_ledger_size(l), 1);
+    assert_int_equal(fog__bs_ledger_size(l), 2); /* 3 still missing, 2 held */
     bs_engine_stats st;
     fog__bs_engine_get_stats(e, &st);
     assert_int_equal(st.blocks_sent, 3);
@@ -306,15 +307,26 @@ static void test_bswap_engine_rarest_first(void **state)
     assert_int_equal(pull(e, c, &pm), 1);
     assert_true(has_block(&pm, 6));
     fog_bitswap_parsed_clear(&pm);
-    /* a want-have queued after B's want-block: the HAVE goes first, with the block */
+    /* a want-have queued after B's want-block: the HAVE goes first; then B's want-block of 4
+     * (sent before) is answered with 7, which B wants too and nobody got yet (substitution),
+     * and 4 stays queued for the next turn, when no such block is left */
     fog_bitswap_entry wh = want(7, FOG_BITSWAP_WANT_HAVE, true, false);
     recv_list(e, b, &wh, 1, false);
     assert_ptr_equal(fog__bs_engine_next(e), b);
     assert_int_equal(pull(e, b, &pm), 1);
     assert_true(has_presence(&pm, 7, FOG_BITSWAP_HAVE));
+    assert_int_equal(pm.msg.n_blocks, 1);
+    assert_true(has_block(&pm, 7));
+    fog_bitswap_parsed_clear(&pm);
+    assert_ptr_equal(fog__bs_engine_next(e), b);
+    assert_int_equal(pull(e, b, &pm), 1);
+    assert_int_equal(pm.msg.n_blocks, 1);
     assert_true(has_block(&pm, 4));
     fog_bitswap_parsed_clear(&pm);
     assert_null(fog__bs_engine_next(e));
+    bs_engine_stats st;
+    fog__bs_engine_get_stats(e, &st);
+    assert_int_equal(st.blocks_substituted, 1);
     fog__bs_engine_free(e);
 }
 
