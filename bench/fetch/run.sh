@@ -13,9 +13,9 @@
 #  - raw: build/fog-peer bench-dial -> the daemon S's /fog/bench/1.0.0 sink (S runs with
 #    --test-protocols): one stream of the same size over TCP + Noise + yamux, fog's ceiling.
 #  - peak RSS of both sides of both transfers: VmHWM from /proc/PID/status at the end, and the
-#    largest RssAnon seen by sampling every 0.1 s during the transfer (VmHWM also counts the
-#    pages of LMDB's file mapping that the server touched while reading blocks: page cache,
-#    shared with the kernel, not memory of the daemon's own).
+#    largest RssAnon seen by sampling every 0.1 s during the transfer (VmHWM also counts pages
+#    of LMDB's file mapping the daemon touched: page cache, shared with the kernel, not memory
+#    of the daemon's own; the server reads blocks with pread, so few of them).
 # Prints each figure and each target (fog/helia >= 10, fog bitswap / fog raw stream >= 0.5,
 # serving side peak RSS <= 64 MiB) with PASS or MISS, and writes them to
 # $FOG_BENCH_DIR/fetch-results.txt. Env: FOG_BIN (default build/fog; fog-peer from the same

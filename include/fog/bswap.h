@@ -11,16 +11,19 @@
  * at most FOG_BSWAP_LEDGER_MAX entries per peer; more are dropped). Answers, as boxo's engine
  * gives them: want-block -> the block; want-have -> HAVE, or the block itself when it is at most
  * 1024 bytes (boxo DefaultWantHaveReplaceSize); a block we lack -> DONT_HAVE when the peer set
- * send_dont_have, else nothing. A want answered with a block or HAVE leaves the ledger; a want
- * (either type) of a block we lack stays until cancelled, so that the peer gets its HAVE or block
- * when the block is stored later (fetched by a session of ours, or fog_bswap_notify_stored).
- * A peer's wants are answered in arrival order (boxo sorts by priority). Responses go out by a
- * round-robin over peers with at most server_task_bytes of blocks per message and turn (the
- * fair queue), encoded straight from a store view, whose pages are then given back
- * (fog_store_view_release: serving a large file keeps RSS flat); a peer gets its next message
- * only once the node took the previous one whole (fog_stream_write's FOG_ERR_LIMIT, then
- * on_writable), so a peer costs at most the node's max_queued_bytes plus one message, and one
- * greedy peer cannot starve the others.
+ * send_dont_have, else nothing. A want answered with a block leaves the ledger; a want-have
+ * answered HAVE stays (the peer wants the block until it cancels); a want (either type) of a
+ * block we lack stays until cancelled, so that the peer gets its HAVE or block when the block
+ * is stored later (fetched by a session of ours, or fog_bswap_notify_stored).
+ * Order: the block sent least often goes first, and a want-block of a block sent before is
+ * answered first with a block the peer wants that was never sent (super-seeding: a node many
+ * fetch from hands out each block once while unsent ones remain). Responses go out by a
+ * round-robin over peers with at most server_task_bytes of blocks per message and turn, read
+ * from the store's file into the peer's queue, one message at a time over all peers: the next
+ * starts once the previous left the node's queue (fog_stream_drained), so requests wait in the
+ * engine (where cancels reach them) and each peer gets its message at the full uplink rate. A
+ * peer costs at most the node's max_queued_bytes plus one message, and one greedy peer cannot
+ * starve the others.
  *
  * Client: a session keeps its wants in order; the first session_inflight of them are active.
  * A want going active is announced as a want-have (send_dont_have) to every connected peer (and
@@ -30,9 +33,12 @@
  * keeps up: dozens over loopback, the floor at an origin shared by many fetchers), and a peer
  * with budget free is asked for the rarest block it has that is not asked anywhere yet, ties
  * broken at random, so that fetchers of the same file pull different blocks from the origin and
- * then from each other (src/bitswap/session.c has the details, including the endgame). A
- * DONT_HAVE, or no block within want_timeout_ms, moves the want on; once everyone failed it, it
- * starts over a timeout later (a want never fails by itself). An active want that no peer has
+ * then from each other. A holder with budget free and nothing better takes over an ask that
+ * waited at another peer (work stealing, outside the endgame; src/bitswap/session.c has the
+ * details, including the endgame's duplicates and each peer's pace, which says when an ask is
+ * late). A DONT_HAVE, or no block at all from the peer within want_timeout_ms (or three times
+ * its pace), moves the want on; once everyone failed it, it starts over a timeout later (a want
+ * never fails by itself). An active want that no peer has
  * after provider_delay_ms makes the session ask the DHT for providers (fog_dht_find_providers;
  * once per want, at most 4 searches per session at a time, a want that finds 4 running asks
  * none) and dial them; they join the session. Blocks are accepted from any peer (in
