@@ -108,6 +108,8 @@ extern const cli_cmd cli_cmd_repo_stat, cli_cmd_repo_verify;
 extern const cli_cmd cli_cmd_daemon, cli_cmd_id, cli_cmd_swarm_connect, cli_cmd_swarm_peers;
 extern const cli_cmd cli_cmd_ping;
 extern const cli_cmd cli_cmd_bootstrap_list, cli_cmd_bootstrap_add, cli_cmd_bootstrap_rm;
+extern const cli_cmd cli_cmd_key_gen, cli_cmd_key_list, cli_cmd_key_rm, cli_cmd_key_rename;
+extern const cli_cmd cli_cmd_key_export, cli_cmd_key_import;
 extern const cli_cmd cli_cmd_stats_bw;
 extern const cli_cmd cli_cmd_dht_findpeer, cli_cmd_dht_findprovs, cli_cmd_dht_provide;
 extern const cli_cmd cli_cmd_dht_query;

@@ -20,7 +20,8 @@ static const cli_cmd *const commands[] = {
     &cli_cmd_swarm_connect, &cli_cmd_swarm_peers, &cli_cmd_ping,
     &cli_cmd_bootstrap_list, &cli_cmd_bootstrap_add, &cli_cmd_bootstrap_rm, &cli_cmd_dht_findpeer,
     &cli_cmd_dht_findprovs, &cli_cmd_dht_provide, &cli_cmd_dht_query,
-    &cli_cmd_stats_bw,
+    &cli_cmd_stats_bw,   &cli_cmd_key_gen,     &cli_cmd_key_list,   &cli_cmd_key_rm,
+    &cli_cmd_key_rename, &cli_cmd_key_export,  &cli_cmd_key_import,
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

@@ -186,7 +186,8 @@ int fog__store_config_write(const char *dir, const uint8_t secret[FOG_ED25519_SE
 }
 
 /* PrivateKey pb {Type = 1, Data = 64 bytes} -> secret, with the public half checked. */
-static int privkey_parse(const uint8_t *pb, size_t len, uint8_t secret[FOG_ED25519_SECRET_LEN])
+int fog__store_privkey_parse(const uint8_t *pb, size_t len,
+                             uint8_t secret[FOG_ED25519_SECRET_LEN])
 {
     fog_reader r;
     fog_reader_init(&r, pb, len);
@@ -224,7 +225,7 @@ static int identity_read(const char *path, json_t *root, uint8_t secret[FOG_ED25
     }
     uint8_t pb[PRIVKEY_B64_MAX];
     int n = b64_unpad_decode(key, pb, sizeof pb);
-    int rc = n < 0 ? n : privkey_parse(pb, (size_t)n, secret);
+    int rc = n < 0 ? n : fog__store_privkey_parse(pb, (size_t)n, secret);
     fog_memzero(pb, sizeof pb);
     if (rc < 0) {
         return fog_errf(FOG_ERR_STORE, "config %s: Identity.PrivKey is not an Ed25519 key", path);

@@ -123,6 +123,10 @@ int fog__store_config_read(const char *dir, uint8_t secret_out[FOG_ED25519_SECRE
 int fog__store_config_parse(const char *path, const char *text, size_t len,
                             uint8_t secret_out[FOG_ED25519_SECRET_LEN],
                             char peer_id_out[STORE_PEER_ID_MAX], uint64_t *map_size_out);
+/* A libp2p PrivateKey protobuf {Type = 1 (Ed25519), Data = seed || public} into secret, the
+ * public half checked against the seed: 0 or FOG_ERR_PROTO (secret wiped). */
+int fog__store_privkey_parse(const uint8_t *pb, size_t len,
+                             uint8_t secret[FOG_ED25519_SECRET_LEN]);
 /* The peer ID text of an Ed25519 public key into out (STORE_PEER_ID_MAX bytes). */
 int fog__store_peer_id_text(const uint8_t pub[FOG_ED25519_PUB_LEN], char *out, size_t cap);
 /* dir + "/" + name into out (cap bytes): FOG_ERR_LIMIT when it does not fit. */
