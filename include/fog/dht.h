@@ -55,12 +55,13 @@ typedef struct fog_dht fog_dht;
 
 /* Value records (PUT_VALUE / GET_VALUE) of one key namespace: keys "/<ns>/..." (go-libp2p-record
  * NamespacedValidator; "ipns" first, its validator comes from fog/ipns.h). validate: 0 when
- * value is a valid record for key (signature, expiry...), negative otherwise. select: the index
+ * value is a valid record for key at now_ms (wall-clock ms since the epoch, from the DHT's
+ * wiring: signature, expiry...), negative otherwise. select: the index
  * of the best of values[0..n) (all valid for key; n >= 1), as go's Validator.Select: on a tie
  * the first wins. Both run on the loop thread. */
 typedef struct {
     const char *ns; /* "ipns": the namespace without slashes; NULL: an unused slot */
-    int (*validate)(void *ud, fog_slice key, fog_slice value);
+    int (*validate)(void *ud, fog_slice key, fog_slice value, uint64_t now_ms);
     size_t (*select)(void *ud, fog_slice key, const fog_slice *values, size_t n);
     void *ud;
 } fog_dht_validator;

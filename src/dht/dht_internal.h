@@ -115,6 +115,8 @@ typedef struct {
     fog_dht_peer *p;
     size_t n, cap;
 } dht_prov_recs;
+/* The wiring's wall clock (ms since the epoch): provider expiry, record age, and the time the
+ * value validators judge at (they take it as an argument, reading none themselves). */
 uint64_t dht_wall_ms(void);
 int dht_rec_add(fog_dht *d, const fog_slice *keys, size_t n, fog_slice peer,
                 const fog_multiaddr *addrs, size_t n_addrs);

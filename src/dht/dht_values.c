@@ -52,7 +52,7 @@ int dht_val_local(fog_dht *d, fog_slice key, fog_buf *out)
     }
     uint64_t now = dht_wall_ms();
     if (received + d->cfg.record_max_age_ms < now ||
-        v->validate(v->ud, key, fog_slice_make(out->p, out->len)) < 0) {
+        v->validate(v->ud, key, fog_slice_make(out->p, out->len), now) < 0) {
         out->len = 0;
         return FOG_ERR_NOT_FOUND; /* too old or no longer valid: as if absent (go) */
     }
@@ -111,7 +111,7 @@ static int val_accept(fog_dht *d, fog_slice key, fog_slice value)
     if (v == NULL) {
         return fog_errf(FOG_ERR_UNSUPPORTED, "dht: no validator for this record key");
     }
-    int rc = v->validate(v->ud, key, value);
+    int rc = v->validate(v->ud, key, value, dht_wall_ms());
     if (rc < 0) {
         return fog_errf(FOG_ERR_INVALID, "dht: invalid record: %s", fog_err_detail(rc));
     }
@@ -383,7 +383,7 @@ void dht_val_take(dht_query *q, const uint8_t *id, size_t id_len, const fog_kad_
     const fog_dht_validator *v = dht_validator(q->d, key);
     if (g == NULL || v == NULL || g->n == VAL_SEEN_MAX || id_len > FOG_PEER_ID_MAX ||
         (rec->key.len > 0 && !fog_slice_eq(rec->key, key)) ||
-        v->validate(v->ud, key, rec->value) < 0) {
+        v->validate(v->ud, key, rec->value, dht_wall_ms()) < 0) {
         return; /* an invalid record counts as none: the peer gets corrected */
     }
     val_seen *s = &g->seen[g->n];

@@ -1,18 +1,14 @@
 /* ipns_dht.c: the IPNS validator in the shape the DHT's value records take (fog/dht.h
- * fog_dht_validator, namespace "ipns"): validation against the wall clock, selection by boxo's
- * rules. The only code of this layer that reads a clock; the record code itself takes the time
- * from its caller.
+ * fog_dht_validator, namespace "ipns"): validation at the wall-clock time the DHT's wiring
+ * passes in, selection by boxo's rules. No code of this layer reads a clock.
  */
 #include "fog/ipns.h"
 
-#include <time.h>
-
-static int dht_validate(void *ud, fog_slice key, fog_slice value)
+static int dht_validate(void *ud, fog_slice key, fog_slice value, uint64_t now_ms)
 {
     (void)ud;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    fog_ipns_time now = {.sec = (int64_t)ts.tv_sec, .nsec = (uint32_t)ts.tv_nsec};
+    fog_ipns_time now = {.sec = (int64_t)(now_ms / 1000u),
+                         .nsec = (uint32_t)(now_ms % 1000u) * 1000000u};
     return fog_ipns_dht_validate(key.p, key.len, value.p, value.len, now);
 }
 

@@ -58,10 +58,11 @@ static void log_line(void *ctx, int level, const char *module, const char *msg)
 
 /* A toy record validator for "/ipns/" keys: a value is "rec" and a version digit; the higher
  * version wins, the first on a tie (go-libp2p-record's Select contract). */
-static int toy_validate(void *ud, fog_slice key, fog_slice value)
+static int toy_validate(void *ud, fog_slice key, fog_slice value, uint64_t now_ms)
 {
     (void)ud;
     (void)key;
+    (void)now_ms;
     return value.len == 4 && memcmp(value.p, "rec", 3) == 0 ? 0 : FOG_ERR_INVALID;
 }
 
