@@ -48,6 +48,11 @@ FOG_NODISCARD int fog_key_rename(const char *dir, const char *from, const char *
 /* The export file of key name, sealed with the passphrase, into out (FOG_KEY_EXPORT_LEN). */
 FOG_NODISCARD int fog_key_export(const char *dir, const char *name, const char *pass,
                                  size_t pass_len, uint8_t out[FOG_KEY_EXPORT_LEN]);
+/* Opens an export file (no repository involved): its key's secret into secret_out. Errors:
+ * FOG_ERR_PROTO (not an export file, limits out of range, not an Ed25519 key), FOG_ERR_AUTH
+ * (wrong passphrase or damaged file), FOG_ERR_NOMEM (the limits' memory is not available). */
+FOG_NODISCARD int fog_key_open(const uint8_t *file, size_t len, const char *pass,
+                               size_t pass_len, uint8_t secret_out[64]);
 /* Opens an export file and stores its key as name (FOG_ERR_EXISTS when taken). Errors:
  * FOG_ERR_PROTO (not an export file), FOG_ERR_AUTH (wrong passphrase or damaged file). */
 FOG_NODISCARD int fog_key_import(const char *dir, const char *name, const uint8_t *file,

@@ -278,11 +278,6 @@ static void be32(uint8_t *p, uint32_t v)
     p[3] = (uint8_t)v;
 }
 
-static uint32_t rd32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 /* The secretbox key from the passphrase and the file's salt and limits. */
 static int stretch(uint8_t key[crypto_secretbox_KEYBYTES], const char *pass, size_t pass_len,
                    const uint8_t salt[16], uint32_t ops, uint32_t mem_kib)
@@ -322,36 +317,48 @@ int fog_key_export(const char *dir, const char *name, const char *pass, size_t p
     return rc;
 }
 
-int fog_key_import(const char *dir, const char *name, const uint8_t *file, size_t len,
-                   const char *pass, size_t pass_len, fog_key *out)
+int fog_key_open(const uint8_t *file, size_t len, const char *pass, size_t pass_len,
+                 uint8_t secret_out[64])
 {
-    int rc = check_name(name, true);
-    if (rc < 0) {
-        return rc;
-    }
-    if (len != FOG_KEY_EXPORT_LEN || memcmp(file, MAGIC, 8) != 0) {
+    fog_reader r;
+    fog_slice magic, salt, nonce, sealed;
+    uint32_t ops = 0, mem = 0;
+    fog_reader_init(&r, file, len);
+    fog_reader_bytes(&r, 8, &magic);
+    fog_reader_be32(&r, &ops);
+    fog_reader_be32(&r, &mem);
+    fog_reader_bytes(&r, 16, &salt);
+    fog_reader_bytes(&r, 24, &nonce);
+    fog_reader_bytes(&r, PB_LEN + crypto_secretbox_MACBYTES, &sealed);
+    if (!fog_reader_done(&r) || memcmp(magic.p, MAGIC, 8) != 0) {
         return fog_errf(FOG_ERR_PROTO, "not a fog key export file");
     }
-    uint32_t ops = rd32(file + 8), mem = rd32(file + 12);
     if (ops < crypto_pwhash_OPSLIMIT_MIN || ops > crypto_pwhash_OPSLIMIT_SENSITIVE ||
         (size_t)mem * 1024u < crypto_pwhash_MEMLIMIT_MIN || mem > MEMLIMIT_MAX) {
         return fog_errf(FOG_ERR_PROTO, "key export file: passphrase limits out of range");
     }
-    uint8_t key[crypto_secretbox_KEYBYTES], pb[PB_LEN], secret[64];
-    rc = stretch(key, pass, pass_len, file + 16, ops, mem);
-    if (rc == 0 &&
-        crypto_secretbox_open_easy(pb, file + 56, PB_LEN + crypto_secretbox_MACBYTES, file + 32,
-                                   key) != 0) {
+    uint8_t key[crypto_secretbox_KEYBYTES], pb[PB_LEN];
+    int rc = stretch(key, pass, pass_len, salt.p, ops, mem);
+    if (rc == 0 && crypto_secretbox_open_easy(pb, sealed.p, sealed.len, nonce.p, key) != 0) {
         rc = fog_errf(FOG_ERR_AUTH, "wrong passphrase, or a damaged key file");
     }
-    if (rc == 0 && fog__store_privkey_parse(pb, sizeof pb, secret) < 0) {
+    if (rc == 0 && fog__store_privkey_parse(pb, sizeof pb, secret_out) < 0) {
         rc = fog_errf(FOG_ERR_PROTO, "key export file: not an Ed25519 key");
-    }
-    if (rc == 0 && (rc = key_write(dir, name, secret, false)) == 0) {
-        fill(out, name, secret);
     }
     fog_memzero(key, sizeof key);
     fog_memzero(pb, sizeof pb);
+    return rc;
+}
+
+int fog_key_import(const char *dir, const char *name, const uint8_t *file, size_t len,
+                   const char *pass, size_t pass_len, fog_key *out)
+{
+    uint8_t secret[64];
+    int rc = check_name(name, true);
+    if (rc == 0 && (rc = fog_key_open(file, len, pass, pass_len, secret)) == 0 &&
+        (rc = key_write(dir, name, secret, false)) == 0) {
+        fill(out, name, secret);
+    }
     fog_memzero(secret, sizeof secret);
     return rc;
 }
