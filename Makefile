@@ -35,6 +35,7 @@ bench: test-deps build
 	@bench/transport/run.sh
 	@bench/fetch/run.sh
 	@bench/swarm/run.sh
+	@bench/dedup/run.sh
 
 fuzz: deps
 	@scripts/fuzz.sh

@@ -30,13 +30,14 @@ static void against_protobuf_c(const fog_ipns_record *rec, const uint8_t *data, 
 static void canonical(const fog_ipns_record *rec)
 {
     CHECK(rec->data.len > 0 && rec->sequence <= INT64_MAX && rec->ttl_ns <= INT64_MAX);
-    if (rec->data.p[0] != 0xa5) {
+    if (rec->data.p[0] != (rec->has_version ? 0xa6 : 0xa5)) {
         return; /* extra keys: no single encoding to compare with */
     }
     fog_buf enc;
     fog_buf_init(&enc);
     CHECK(fog_ipns_data_encode(&enc, rec->value.p, rec->value.len, rec->validity.p,
-                               rec->validity.len, rec->sequence, rec->ttl_ns) == 0);
+                               rec->validity.len, rec->sequence, rec->ttl_ns,
+                               rec->has_version ? &rec->version : NULL) == 0);
     /* The encoder writes ValidityType 0; a record with another type differs only there. */
     if (rec->validity_type == FOG_IPNS_VALIDITY_EOL) {
         CHECK(enc.len == rec->data.len && memcmp(enc.p, rec->data.p, enc.len) == 0);

@@ -34,6 +34,13 @@
  *   /api/v0/stats/bw         {"TotalIn", "TotalOut", "RateIn", "RateOut"}; proto=P: that
  *                            protocol's stream bytes; all=true adds "Protocols": [{"Protocol",
  *                            "TotalIn", "TotalOut"}]
+ *   /api/v0/name/publish     arg=PATH, key=NAME, lifetime=DUR, ttl=DUR, message=TEXT ->
+ *                            {"Name", "Value", "Sequence", "Version", "VersionCid", "Peers"}
+ *   /api/v0/name/resolve     arg=NAME, nocache=BOOL -> {"Path", "Sequence", "Version", "Source"}
+ *   /api/v0/name/log         arg=VERSION-CID, version=N -> {"Versions": [{"Version", "Cid",
+ *                            "Root", "Time", "Size", "Message"}]} newest first (fog's own)
+ *   /api/v0/diff             arg=PATH arg=PATH -> {"Changes": [{"Kind", "Path", "Before",
+ *                            "After", "Dir"}], "BlocksRead"} (fog's own); see src/http/names.c
  *   Content endpoints take timeout=DURATION ("30s", "500ms", "2m") bounding each block's wait.
  *   /api/v0/shutdown         stops the daemon (config.on_shutdown)
  * The server binds what it is given (the daemon passes 127.0.0.1:5001 by default); it does not
@@ -48,6 +55,10 @@
 
 #include <uv.h>
 
+#include <jansson.h>
+
+#include "fog/dag.h"
+#include "fog/mf.h"
 #include "fog/multiaddr.h"
 #include "fog/node.h"
 #include "fog/util.h"
@@ -70,6 +81,11 @@ typedef struct {
     struct fog_bswap *bswap;
     struct fog_store_writer *writer;
     fog_ms fetch_timeout_ms;       /* default wait for one missing block (0: none) */
+    /* Names (src/http/names.c): the repository directory (its keystore; NULL: no publishing),
+     * and the republisher's schedule (needs dht; interval 0: none). */
+    const char *repo;
+    fog_ms republish_interval_ms;  /* kubo's Ipns.RepublishPeriod, 4 h */
+    fog_ms republish_delay_ms;     /* the first run after start (1 min) */
     fog_log_sink log;
 } fog_api_config;
 
@@ -91,6 +107,15 @@ void fog_api_close(fog_api *api, void (*done)(void *ud), void *ud);
  * later content requests are refused. The daemon calls it first when stopping, and frees
  * bitswap only after done. */
 void fog_api_content_close(fog_api *api, void (*done)(void *ud), void *ud);
+/* What /api/v0/name/log and /api/v0/diff answer, made from src (the CLI's offline path makes
+ * the same from the local store): the versions from head (n 0: all, newest first; else only
+ * version n), and the changes from path a to path b ("CID[/path]" or "/ipfs/..."). 0 and *out
+ * (the caller decrefs), or the walk's error with its detail line. */
+FOG_NODISCARD int fog_api_log_json(const fog_blocksource *src, const fog_cid *head, uint64_t n,
+                                   json_t **out);
+FOG_NODISCARD int fog_api_diff_json(const fog_blocksource *src, const char *a, const char *b,
+                                    json_t **out);
+
 /* Frees a server whose close completed (close it even if it was never started). NULL is a
  * no-op. */
 void fog_api_free(fog_api *api);

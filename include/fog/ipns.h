@@ -33,6 +33,10 @@
 #define FOG_IPNS_VALIDITY_MAX   64                /* longest Validity string accepted */
 #define FOG_IPNS_CBOR_DEPTH_MAX 32                /* nesting of extra keys' values in data */
 #define FOG_IPNS_TIME_STR_MAX   40                /* buffer for fog_ipns_time_format */
+/* fog's extensible-data key (spec "Extensible Data"): a tag-42 link to the newest version node of
+ * the name's history (fog/version.h). Readers that do not know it ignore it; Value still names
+ * the content, so every IPFS client reaches the latest version directly. */
+#define FOG_IPNS_VERSION_KEY    "FogVersion"
 
 /* A UTC instant: seconds since 1970-01-01T00:00:00Z (negative before) and nanoseconds. Validity
  * strings cover the years 0000..9999, beyond what int64 nanoseconds can hold. */
@@ -66,6 +70,8 @@ typedef struct {
     uint64_t sequence;      /* data[Sequence], <= INT64_MAX */
     uint64_t ttl_ns;        /* data[TTL], <= INT64_MAX */
     fog_ipns_time eol;      /* Validity parsed, when validity_type is EOL; else zero */
+    bool has_version;       /* data[FogVersion] held a link: */
+    fog_cid version;        /* the newest version node of the name's history */
 } fog_ipns_record;
 
 /* Parses a serialized IpnsEntry: the size is checked first (FOG_ERR_LIMIT past
@@ -112,11 +118,12 @@ int fog_ipns_time_format(fog_ipns_time t, char out[FOG_IPNS_TIME_STR_MAX]);
 int fog_ipns_compare(const fog_ipns_record *a, const fog_ipns_record *b);
 
 /* The DAG-CBOR `data` map of a new record, keys in canonical order (TTL, Value, Sequence,
- * Validity, ValidityType), appended to out. validity is the RFC 3339 text (copied). 0 or
- * FOG_ERR_NOMEM / FOG_ERR_LIMIT (out unchanged on failure). */
+ * Validity, FogVersion when version is not NULL, ValidityType), appended to out. validity is the
+ * RFC 3339 text (copied). 0 or FOG_ERR_NOMEM / FOG_ERR_LIMIT (out unchanged on failure). */
 FOG_NODISCARD int fog_ipns_data_encode(fog_buf *out, const uint8_t *value, size_t value_len,
                                        const uint8_t *validity, size_t validity_len,
-                                       uint64_t sequence, uint64_t ttl_ns);
+                                       uint64_t sequence, uint64_t ttl_ns,
+                                       const fog_cid *version);
 
 /* Creates and signs a record as boxo's NewRecord does by default (V1 compatibility on): protobuf
  * fields value, signatureV1 (over value + validity + "EOL"), validityType, validity, sequence,
@@ -128,6 +135,12 @@ FOG_NODISCARD int fog_ipns_data_encode(fog_buf *out, const uint8_t *value, size_
 FOG_NODISCARD int fog_ipns_create(fog_buf *out, const uint8_t secret[64], const uint8_t *value,
                                   size_t value_len, uint64_t sequence, int64_t eol_unix_ns,
                                   uint64_t ttl_ns);
+/* The same with fog's history link (FOG_IPNS_VERSION_KEY) in the signed data when version is
+ * not NULL (the V1 fields cannot carry it; older readers see the rest). */
+FOG_NODISCARD int fog_ipns_create_ext(fog_buf *out, const uint8_t secret[64],
+                                      const uint8_t *value, size_t value_len, uint64_t sequence,
+                                      int64_t eol_unix_ns, uint64_t ttl_ns,
+                                      const fog_cid *version);
 
 /* The DHT record validator (go-libp2p-record Validator, boxo ipns.Validator), for GET_VALUE and
  * PUT_VALUE: key is "/ipns/" + binary peer ID multihash (FOG_ERR_PROTO otherwise), value the

@@ -141,6 +141,15 @@ static inline fog_slice fog_cid_digest(const fog_cid *c)
     return fog_slice_make(c->bytes + c->digest_off, c->digest_len);
 }
 bool fog_cid_eq(const fog_cid *a, const fog_cid *b);
+
+/* A growable array of CIDs (a walk's stack): zero-initialised is empty. push copies c (0 or
+ * FOG_ERR_NOMEM); clear frees the array. */
+typedef struct {
+    fog_cid *items;
+    size_t n, cap;
+} fog_cid_vec;
+FOG_NODISCARD int fog_cid_vec_push(fog_cid_vec *v, const fog_cid *c);
+void fog_cid_vec_clear(fog_cid_vec *v);
 /* v0 -> v1 keeps the multihash and codec; v1 -> v0 works only for dag-pb + sha2-256/32
  * (FOG_ERR_INVALID otherwise). */
 FOG_NODISCARD int fog_cid_to_v1(const fog_cid *in, fog_cid *out);

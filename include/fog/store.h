@@ -127,9 +127,23 @@ FOG_NODISCARD int fog_store_batch_begin(fog_store *s, fog_store_batch **out);
 FOG_NODISCARD int fog_store_batch_put(fog_store_batch *b, const fog_cid *c, const uint8_t *data,
                                       size_t len);
 FOG_NODISCARD int fog_store_batch_pin(fog_store_batch *b, const fog_cid *c, int kind);
+/* Removes c's pin at commit, after the pins queued before it (none: no error). */
+FOG_NODISCARD int fog_store_batch_unpin(fog_store_batch *b, const fog_cid *c);
 /* While a batch is open, other writes on s (put, delete, pins, gc, another batch) return
  * FOG_ERR_INVALID; reads and views work. After a failure the batch is dead: every call returns
  * that first error, and commit returns it and frees b. batch_pin keeps the pin in memory. */
+/* What the puts of a batch did, by the store's own verdict: a put whose multihash key was absent
+ * from the store when its transaction wrote it (LMDB MDB_NOOVERWRITE succeeded) is new; one
+ * whose key was there already (MDB_KEYEXIST: written before, by this batch, an earlier commit
+ * or another process) is left as is and counted as already stored. Write transactions are
+ * serialised between processes, so the verdict holds at commit. Identity CIDs store nothing and
+ * count in neither. The figures become true only when fog_store_batch_commit succeeds; read
+ * them before it, since it frees b. For `fog add`'s dedup line. */
+typedef struct {
+    uint64_t new_blocks, new_bytes; /* puts that stored a block */
+    uint64_t old_blocks, old_bytes; /* puts of a block the store already held */
+} fog_store_batch_stats;
+void fog_store_batch_get_stats(const fog_store_batch *b, fog_store_batch_stats *out);
 /* Commits durably and frees b (also on failure). */
 FOG_NODISCARD int fog_store_batch_commit(fog_store_batch *b);
 void fog_store_batch_abort(fog_store_batch *b); /* NULL is a no-op; frees b */

@@ -182,6 +182,10 @@ FOG_NODISCARD static inline int fog_mul_size(size_t a, size_t b, size_t *prod)
  * returns the byte count or FOG_ERR_PROTO / FOG_ERR_LIMIT (out too small). */
 void fog_hex_encode(const uint8_t *in, size_t len, char *out);
 /* The value of one hex digit (either case), or -1 for another character. */
+/* Go durations with one unit as kubo's options take them: "48h", "5m", "30s", "1500ms", "2.5s"
+ * (no unit: seconds). Writes nanoseconds (at most 9e18); FOG_ERR_INVALID with a detail line
+ * naming s otherwise. src/util/duration.c */
+FOG_NODISCARD int fog_duration_parse(const char *s, int64_t *ns_out);
 int fog_hex_digit(unsigned char c);
 int fog_hex_decode(const char *in, size_t in_len, uint8_t *out, size_t cap);
 

@@ -248,7 +248,7 @@ static void on_connect_timeout(uv_timer_t *t)
 }
 
 /* Percent-encodes s into u: everything but RFC 3986's unreserved characters. */
-static int append_escaped(fog_buf *u, const char *s)
+int cli_api_escape(fog_buf *u, const char *s)
 {
     static const char hex[] = "0123456789ABCDEF";
     int rc = 0;
@@ -277,7 +277,7 @@ static int build_request(fog_buf *u, const api_addr *a, const char *endpoint,
     rc = rc < 0 ? rc : append_str(u, endpoint);
     for (size_t i = 0; i < n_args && rc == 0; i++) {
         rc = append_str(u, i == 0 ? "?arg=" : "&arg=");
-        rc = rc < 0 ? rc : append_escaped(u, args[i]);
+        rc = rc < 0 ? rc : cli_api_escape(u, args[i]);
     }
     if (rc == 0 && extra != NULL) {
         rc = append_str(u, n_args == 0 ? "?" : "&");

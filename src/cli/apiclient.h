@@ -11,6 +11,8 @@
 
 #include <jansson.h>
 
+#include "fog/util.h"
+
 /* cli_api_call's answer when no daemon answers: no $REPO/api file, or nothing listens there.
  * Nothing is printed then; cli_api_no_daemon prints the one error line. */
 enum { CLI_API_NO_DAEMON = 3 };
@@ -38,6 +40,9 @@ int cli_api_stream(const char *repo, const char *endpoint, const char *const *ar
  * would print go to buf instead, without "error: " (fog add turns its provide failure into a
  * warning). Not thread-safe: the CLI makes one call at a time. */
 void cli_api_capture_errors(char *buf, size_t cap);
+
+/* Appends s percent-encoded (all but A-Z a-z 0-9 - . _ ~) to u, for extra_query values. */
+int cli_api_escape(fog_buf *u, const char *s);
 
 /* Prints "error: no daemon is running (start one with 'fog daemon')" and returns CLI_FAIL. */
 int cli_api_no_daemon(void);

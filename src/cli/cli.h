@@ -113,6 +113,12 @@ extern const cli_cmd cli_cmd_key_export, cli_cmd_key_import;
 extern const cli_cmd cli_cmd_stats_bw;
 extern const cli_cmd cli_cmd_dht_findpeer, cli_cmd_dht_findprovs, cli_cmd_dht_provide;
 extern const cli_cmd cli_cmd_dht_query;
+extern const cli_cmd cli_cmd_name_publish, cli_cmd_name_resolve, cli_cmd_log, cli_cmd_diff;
+
+/* A name path ("NAME@N/path", "/ipns/NAME/path"; fog_name_path_is) resolved to "/ipfs/CID/path"
+ * in out (cmd_name.c): through the daemon when one runs, else from the local repository. CLI_OK
+ * or CLI_FAIL (printed). */
+int cli_name_path(const char *repo, const char *arg, char *out, size_t cap);
 
 /* Bootstrap peers (cmd_bootstrap.c): the config's Bootstrap list, each a TCP multiaddr with
  * /p2p. cli_bootstrap_read fills out[0..*n_out) (none when the key is absent); CLI_FAIL after

@@ -6,6 +6,10 @@
  * When a daemon runs beside the repository, the roots are then announced through it
  * (/api/v0/routing/provide), as kubo announces what its CLI adds: best effort, silent when no
  * daemon runs or its DHT is off, one warning line when the announce fails (the add stands).
+ * Unless -q or -Q, a last line on stderr shows what content addressing saved: how many blocks
+ * (and bytes) the store took as new and how many it already held, by the store's own verdict
+ * at write time (fog_store_batch_stats), so adding a changed folder shows that only the changed
+ * blocks and the nodes above them were stored.
  */
 #include "cli.h"
 
@@ -22,8 +26,8 @@
 
 static const cli_opt add_opts[] = {
     {"recursive", 'r', OPT_FLAG, NULL, "add folders with everything below them"},
-    {"quiet", 'q', OPT_FLAG, NULL, "print only CIDs"},
-    {"quieter", 'Q', OPT_FLAG, NULL, "print only the final root CID"},
+    {"quiet", 'q', OPT_FLAG, NULL, "print only CIDs (no dedup line on stderr)"},
+    {"quieter", 'Q', OPT_FLAG, NULL, "print only the final root CID (no dedup line)"},
     {"only-hash", 'n', OPT_FLAG, NULL, "compute CIDs only; store nothing (no repository needed)"},
     {"pin", 0, OPT_BOOL, NULL, "pin the added roots (default true)"},
     {"progress", 0, OPT_BOOL, NULL, "progress on a terminal (default true)"},
@@ -140,17 +144,43 @@ static uint64_t total_size(cli_args *a)
     return total;
 }
 
-/* Commits b after a successful add (rc 0), else aborts it; returns the outcome. */
-static int end_batch(fog_store_batch *b, int rc)
+/* Commits b after a successful add (rc 0), else aborts it; returns the outcome. *st gets what
+ * the batch's puts found (read before the commit, which frees b). */
+static int end_batch(fog_store_batch *b, int rc, fog_store_batch_stats *st)
 {
+    memset(st, 0, sizeof *st);
     if (b == NULL) {
         return rc;
     }
+    fog_store_batch_get_stats(b, st);
     if (rc == 0) {
         return fog_store_batch_commit(b);
     }
     fog_store_batch_abort(b);
     return rc;
+}
+
+/* "N bytes, 1.2 MiB", or "N B" below a KiB. */
+static const char *bytes_text(uint64_t n, char *buf, size_t cap)
+{
+    char h[32];
+    if (n < 1024) {
+        snprintf(buf, cap, "%llu B", (unsigned long long)n);
+    } else {
+        snprintf(buf, cap, "%llu bytes, %s", (unsigned long long)n,
+                 cli_human_bytes(n, h, sizeof h));
+    }
+    return buf;
+}
+
+/* The dedup line: the store's verdict on every block the add wrote (see fog_store_batch_stats).
+ * On stderr, so that stdout keeps kubo's "added CID NAME" lines for scripts. */
+static void print_dedup(const fog_store_batch_stats *st)
+{
+    char nb[64], ob[64];
+    fprintf(stderr, "added %llu blocks (%s) new, %llu blocks (%s) already stored\n",
+            (unsigned long long)st->new_blocks, bytes_text(st->new_bytes, nb, sizeof nb),
+            (unsigned long long)st->old_blocks, bytes_text(st->old_bytes, ob, sizeof ob));
 }
 
 /* Announces roots[0..n) through the daemon, if one runs (see the top of the file). */
@@ -226,12 +256,16 @@ static int run_add(const char *repo, cli_args *a)
             rc = fog_store_batch_pin(b, &root, FOG_PIN_RECURSIVE);
         }
     }
-    rc = end_batch(b, rc);
+    fog_store_batch_stats st;
+    rc = end_batch(b, rc, &st);
     fog_store_close(s);
     cli_progress_end(&x.progress);
     if (rc < 0) {
         free(roots);
         return cli_fail(rc);
+    }
+    if (!only_hash && x.mode == 0) {
+        print_dedup(&st);
     }
     if (x.mode == 2) {
         printf("%s\n", fog_cid_str(&root));
@@ -248,5 +282,7 @@ const cli_cmd cli_cmd_add = {
     "add", "[options] PATH...", "add files or folders; prints their CIDs (the root last)",
     "With no PATH (or PATH -) reads standard input. Defaults follow the IPIP-499 profile\n"
     "unixfs-v1-2025 (CIDv1, raw leaves, 1 MiB chunks, 1024 links), as helia adds;\n"
-    "--cid-profile unixfs-v0-2015 gives kubo's legacy CIDs (Qm...).",
+    "--cid-profile unixfs-v0-2015 gives kubo's legacy CIDs (Qm...).\n"
+    "A last line on stderr (not with -q or -Q) tells how many blocks were new to the\n"
+    "repository and how many it already held: unchanged blocks are stored once.",
     add_opts, sizeof add_opts / sizeof add_opts[0], run_add};

@@ -400,6 +400,7 @@ static int start(const char *repo)
     D.acfg.store = D.store;
     D.acfg.bswap = D.bswap;
     D.acfg.writer = D.writer;
+    D.acfg.repo = repo;
     if ((rc = fog_api_new(&D.api, &D.loop, D.node, &D.acfg)) < 0 ||
         (rc = fog_api_start(D.api)) < 0 ||
         (rc = write_api_file(repo, fog_multiaddr_str(fog_api_addr(D.api)))) != 0) {
@@ -450,6 +451,14 @@ static int configure(const char *repo, cli_args *a, uint8_t secret[64])
         return CLI_FAIL;
     }
     D.no_dht = cli_has(a, "no-dht");
+    const char *rp = cli_value(a, "republish-interval");
+    int64_t rp_ns = 4 * 3600 * 1000000000LL; /* kubo's Ipns.RepublishPeriod */
+    if (rp != NULL && fog_duration_parse(rp, &rp_ns) < 0) {
+        return cli_fail(FOG_ERR_INVALID);
+    }
+    D.acfg.republish_interval_ms = (fog_ms)(rp_ns / 1000000);
+    D.acfg.republish_delay_ms = D.acfg.republish_interval_ms < 60000 ? D.acfg.republish_interval_ms
+                                                                     : 60000;
     if (open_store(repo, secret) != 0 ||
         addresses_from_config(repo, listen == NULL, api == NULL) != 0 ||
         (!D.no_dht && cli_bootstrap_read(repo, D.bootstrap, CLI_BOOTSTRAP_MAX,
@@ -497,6 +506,8 @@ static const cli_opt daemon_opts[] = {
     {"test-protocols", 0, OPT_FLAG, NULL, "serve the interop test protocols (echo, bench)"},
     {"log-level", 0, OPT_VALUE, "LEVEL", "error, warn, info (default) or debug, on stderr"},
     {"no-dht", 0, OPT_FLAG, NULL, "do not run the Kademlia DHT (no bootstrap, no routing)"},
+    {"republish-interval", 0, OPT_VALUE, "DURATION",
+     "sign and put this node's IPNS records again this often (default 4h; 0: never)"},
 };
 const cli_cmd cli_cmd_daemon = {
     "daemon", "[options]", "run the network node and the local HTTP API",
@@ -508,4 +519,4 @@ const cli_cmd cli_cmd_daemon = {
     "/api/v0/shutdown.\n"
     "The Kademlia DHT (/ipfs/kad/1.0.0) runs in server mode and, once listening, bootstraps\n"
     "from the config's Bootstrap list (see 'fog bootstrap'; empty by default).",
-    daemon_opts, 5, run_daemon};
+    daemon_opts, sizeof daemon_opts / sizeof daemon_opts[0], run_daemon};

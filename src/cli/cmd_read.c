@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "apiclient.h"
+#include "fog/names.h"
 #include "fog/unixfs.h"
 
 /* The local failure kept while the daemon is tried (its detail line would be overwritten). */
@@ -121,12 +122,28 @@ static int cat_remote(const char *repo, cli_args *a, const local_err *e, uint64_
     return rc == CLI_API_NO_DAEMON ? not_local(e) : rc;
 }
 
+/* A name path argument ("NAME@N/path", "/ipns/NAME/path") replaced by the /ipfs/ path it
+ * resolves to, in buf (cmd_name.c). */
+static int name_arg(const char *repo, cli_args *a, char *buf, size_t cap)
+{
+    if (!fog_name_path_is(a->pos[0])) {
+        return CLI_OK;
+    }
+    int rc = cli_name_path(repo, a->pos[0], buf, cap);
+    if (rc == CLI_OK) {
+        a->pos[0] = buf;
+    }
+    return rc;
+}
+
 static int run_cat(const char *repo, cli_args *a)
 {
     int rc = cli_need_pos(&cli_cmd_cat, a, 1, 1);
     uint64_t offset = 0, length = UINT64_MAX;
+    char named[4096];
     if (rc != 0 || (rc = cli_u64(a, "offset", &offset)) != 0 ||
-        (rc = cli_u64(a, "length", &length)) != 0) {
+        (rc = cli_u64(a, "length", &length)) != 0 ||
+        (rc = name_arg(repo, a, named, sizeof named)) != CLI_OK) {
         return rc;
     }
     read_ctx r;
@@ -268,6 +285,10 @@ static int run_get(const char *repo, cli_args *a)
     if (access(out, F_OK) == 0) {
         return cli_failf("%s already exists; choose another name with -o", out);
     }
+    char named[4096];
+    if ((rc = name_arg(repo, a, named, sizeof named)) != CLI_OK) {
+        return rc;
+    }
     fog_cid root;
     bool resolved = false;
     rc = get_check(repo, a->pos[0], &root, &resolved);
@@ -355,7 +376,8 @@ static int ls_remote(const char *repo, cli_args *a, const local_err *e)
 static int run_ls(const char *repo, cli_args *a)
 {
     int rc = cli_need_pos(&cli_cmd_ls, a, 1, 1);
-    if (rc != 0) {
+    char named[4096];
+    if (rc != 0 || (rc = name_arg(repo, a, named, sizeof named)) != CLI_OK) {
         return rc;
     }
     read_ctx r;

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "dag/cbor.h"
 
 enum { MT_UINT = 0, MT_NINT, MT_BYTES, MT_TEXT, MT_ARRAY, MT_MAP, MT_TAG, MT_SIMPLE };
 
@@ -87,45 +88,6 @@ static int head(walker *w, unsigned *major, unsigned *info, uint64_t *arg)
     return 0;
 }
 
-static bool utf8_valid(fog_slice s)
-{
-    size_t i = 0;
-    while (i < s.len) {
-        uint8_t c = s.p[i];
-        size_t n;
-        uint32_t cp;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if ((c & 0xe0) == 0xc0) {
-            n = 1;
-            cp = c & 0x1fu;
-        } else if ((c & 0xf0) == 0xe0) {
-            n = 2;
-            cp = c & 0x0fu;
-        } else if ((c & 0xf8) == 0xf0) {
-            n = 3;
-            cp = c & 0x07u;
-        } else {
-            return false;
-        }
-        if (n > s.len - i - 1) {
-            return false;
-        }
-        for (size_t k = 1; k <= n; k++) {
-            if ((s.p[i + k] & 0xc0) != 0x80) {
-                return false;
-            }
-            cp = cp << 6 | (s.p[i + k] & 0x3fu);
-        }
-        static const uint32_t min_cp[4] = {0, 0x80, 0x800, 0x10000};
-        if (cp < min_cp[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
-            return false; /* overlong, beyond Unicode, or a surrogate */
-        }
-        i += n + 1;
-    }
-    return true;
-}
 
 /* The bytes of a byte or text string whose length is arg. */
 static int string_body(walker *w, unsigned major, uint64_t arg, fog_slice *out)
@@ -135,7 +97,7 @@ static int string_body(walker *w, unsigned major, uint64_t arg, fog_slice *out)
         return fail(w, "string longer than the block");
     }
     fog_reader_bytes(&w->r, (size_t)arg, out);
-    if (w->strict && major == MT_TEXT && !utf8_valid(*out)) {
+    if (w->strict && major == MT_TEXT && !fog__utf8_valid(*out)) {
         return fail(w, "text string is not valid UTF-8");
     }
     return 0;

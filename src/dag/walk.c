@@ -8,29 +8,11 @@
 
 #include <stdlib.h>
 
-typedef struct {
-    fog_cid *items;
-    size_t n, cap;
-} cid_stack;
+typedef fog_cid_vec cid_stack;
 
 static int push(void *ctx, const fog_cid *c)
 {
-    cid_stack *st = ctx;
-    if (st->n == st->cap) {
-        size_t cap = st->cap ? st->cap * 2 : 64;
-        size_t bytes;
-        if (fog_mul_size(cap, sizeof *st->items, &bytes) < 0) {
-            return FOG_ERR_NOMEM;
-        }
-        fog_cid *p = realloc(st->items, bytes);
-        if (p == NULL) {
-            return FOG_ERR_NOMEM;
-        }
-        st->items = p;
-        st->cap = cap;
-    }
-    st->items[st->n++] = *c;
-    return 0;
+    return fog_cid_vec_push(ctx, c);
 }
 
 static void reverse(fog_cid *a, size_t n)
@@ -88,7 +70,7 @@ int fog_dag_walk(const fog_blocksource *src, const fog_cid *root, fog_set *seen,
             reverse(st.items + before, st.n - before);
         }
     }
-    free(st.items);
+    fog_cid_vec_clear(&st);
     fog_set_clear(&own);
     return rc;
 }

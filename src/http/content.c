@@ -37,9 +37,9 @@
 
 #define CAT_QUEUE_MAX (1u << 20)
 
-enum { JOB_CAT, JOB_LS, JOB_GET };
+enum { JOB_CAT, JOB_LS, JOB_GET, JOB_CUSTOM };
 
-typedef struct {
+typedef struct content_job {
     api_job base;
     h2o_generator_t gen;
     uv_work_t work;
@@ -62,6 +62,12 @@ typedef struct {
     /* loop only */
     fog_buf inflight;
     json_t *links;           /* ls: the worker's result (handed over when finished) */
+    /* JOB_CUSTOM (fog__api_work_start): the worker runs run, the loop then calls after once */
+    api_work_run run;
+    api_work_after after;
+    void *ud;
+    void (*ud_free)(void *ud);
+    json_t *result;
     bool started, sending, ended;
     bool working;            /* the worker has not come back yet */
 } content_job;
@@ -82,20 +88,14 @@ static int parse_u64(const char *s, uint64_t *out)
     return 0;
 }
 
-/* Go durations as the CLI passes them: "1500ms", "30s", "2m", "1h" (one unit). */
+/* A duration option in ms ("1500ms", "30s", "2m", "1h"). */
 static int parse_duration(const char *s, fog_ms *out)
 {
-    char *end = NULL;
-    if (s[0] < '0' || s[0] > '9') {
+    int64_t ns = 0;
+    if (fog_duration_parse(s, &ns) < 0 || ns / 1000000 > 1000000000000LL) {
         return -1;
     }
-    double v = strtod(s, &end);
-    double mul = strcmp(end, "ms") == 0 ? 1 : strcmp(end, "s") == 0 || *end == '\0' ? 1000
-               : strcmp(end, "m") == 0 ? 60000 : strcmp(end, "h") == 0 ? 3600000 : -1;
-    if (mul < 0 || v * mul > 1e12) {
-        return -1;
-    }
-    *out = (fog_ms)(v * mul);
+    *out = (fog_ms)(ns / 1000000);
     return 0;
 }
 
@@ -173,6 +173,9 @@ static const char *top_name(char *path)
 
 static int work_run(content_job *j, const fog_blocksource *src)
 {
+    if (j->kind == JOB_CUSTOM) {
+        return j->run(j->ud, src, &j->result);
+    }
     fog_cid c;
     int rc = fog_unixfs_resolve(src, j->path, &c);
     if (rc < 0) {
@@ -315,6 +318,15 @@ static void content_async(uv_async_t *a)
     bool finished = j->finished, any = j->pending.len > 0;
     int err = j->err;
     uv_mutex_unlock(&j->mu);
+    if (j->kind == JOB_CUSTOM) {
+        if (finished) {
+            j->ended = true;
+            json_t *res = j->result;
+            j->result = NULL;
+            j->after(j->ud, j, err, err < 0 ? j->detail : "", res);
+        }
+        return;
+    }
     if (!j->started && finished && (err < 0 || j->kind == JOB_LS) && !any) {
         j->ended = true;
         if (err < 0) {
@@ -342,7 +354,8 @@ static void after_work(uv_work_t *w, int status)
     (void)status;
     content_job *j = w->data;
     fog_api *api = j->base.api;
-    if (j->fs != NULL && j->resolved && j->err == 0 && j->kind != JOB_LS) {
+    if (j->fs != NULL && j->resolved && j->err == 0 && j->kind != JOB_LS &&
+        j->kind != JOB_CUSTOM) {
         provide_fetched(api, &j->target);
     }
     fog_fetch_source_free(j->fs);
@@ -362,6 +375,10 @@ static void content_closed(uv_handle_t *h)
     fog_buf_clear(&j->pending);
     fog_buf_clear(&j->inflight);
     json_decref(j->links);
+    json_decref(j->result);
+    if (j->ud_free != NULL) {
+        j->ud_free(j->ud);
+    }
     free(j->path);
     free(j);
 }
@@ -393,6 +410,9 @@ static void content_start(fog_api *api, h2o_req_t *req, content_job *j)
                                   api->cfg.writer, j->timeout_ms);
     }
     if (rc < 0) {
+        if (j->ud_free != NULL) {
+            j->ud_free(j->ud);
+        }
         free(j->path);
         json_decref(j->links);
         free(j);
@@ -449,6 +469,56 @@ static void content_endpoint(fog_api *api, h2o_req_t *req, const api_query *q, i
         return;
     }
     content_start(api, req, j);
+}
+
+int fog__api_work_start(fog_api *api, h2o_req_t *req, fog_ms timeout_ms, api_work_run run,
+                        api_work_after after, void *ud, void (*ud_free)(void *ud))
+{
+    content_job *j = NULL;
+    if (api->cfg.store == NULL || api->content_closing) {
+        fog__api_reply_error(req, 500, "%s", api->cfg.store == NULL
+                                                 ? "the daemon serves no repository"
+                                                 : "the daemon is shutting down");
+    } else if ((j = calloc(1, sizeof *j)) == NULL || (j->path = strdup("")) == NULL) {
+        free(j);
+        j = NULL;
+        fog__api_reply_error(req, 500, "out of memory");
+    }
+    if (j == NULL) {
+        if (ud_free != NULL) {
+            ud_free(ud);
+        }
+        return -1;
+    }
+    j->kind = JOB_CUSTOM;
+    j->timeout_ms = timeout_ms;
+    j->run = run;
+    j->after = after;
+    j->ud = ud;
+    j->ud_free = ud_free;
+    content_start(api, req, j);
+    return 0;
+}
+
+h2o_req_t *fog__api_work_req(api_work *w)
+{
+    return w->base.req;
+}
+
+void fog__api_work_hold(api_work *w)
+{
+    w->base.outstanding++;
+}
+
+void fog__api_work_unhold(api_work *w)
+{
+    w->base.outstanding--;
+    fog__api_job_maybe_free(&w->base);
+}
+
+int fog__api_timeout_option(fog_api *api, h2o_req_t *req, const api_query *q, fog_ms *out)
+{
+    return timeout_option(api, req, q, out);
 }
 
 void fog__api_cat(fog_api *api, h2o_req_t *req, const api_query *q)
@@ -639,6 +709,7 @@ static void close_defer_cb(uv_timer_t *t)
 
 void fog_api_content_close(fog_api *api, void (*done)(void *ud), void *ud)
 {
+    fog__api_republisher_stop(api); /* it uses the DHT, which goes next */
     api->content_closing = true;
     api->content_done = done;
     api->content_done_ud = ud;

@@ -43,6 +43,8 @@ struct fog_api {
     bool content_closing;
     void (*content_done)(void *ud);
     void *content_done_ud;
+    uv_timer_t republish; /* names.c: the republisher's timer */
+    bool republish_open;
 };
 
 /* The query string: every arg= value and the few named options, percent-decoded, in the
@@ -138,6 +140,33 @@ void fog__api_ls(fog_api *api, h2o_req_t *req, const api_query *q);
 void fog__api_refs(fog_api *api, h2o_req_t *req, const api_query *q);
 void fog__api_stats_bw(fog_api *api, h2o_req_t *req, const api_query *q);
 void fog__api_get(fog_api *api, h2o_req_t *req, const api_query *q);
+/* Work on a worker thread over the content endpoints' block source (content.c: local blocks,
+ * missing ones fetched through bitswap within timeout_ms each): run(ud, src, &result) on the
+ * worker (result: a JSON value it may make), then after(ud, w, err, detail, result) once on the
+ * loop (result stolen; detail "" when err is 0). after answers fog__api_work_req(w) if that is
+ * not NULL (the client may be gone), or holds the job (fog__api_work_hold) across further loop
+ * callbacks and unholds it when they are back. ud is freed by ud_free (may be NULL) with the
+ * job. Failures before the worker starts are answered here (-1; ud freed). */
+typedef struct content_job api_work;
+typedef int (*api_work_run)(void *ud, const fog_blocksource *src, json_t **result);
+typedef void (*api_work_after)(void *ud, api_work *w, int err, const char *detail,
+                               json_t *result);
+int fog__api_work_start(fog_api *api, h2o_req_t *req, fog_ms timeout_ms, api_work_run run,
+                        api_work_after after, void *ud, void (*ud_free)(void *ud));
+h2o_req_t *fog__api_work_req(api_work *w);
+void fog__api_work_hold(api_work *w);
+void fog__api_work_unhold(api_work *w);
+/* The timeout= option (else the daemon's fetch timeout); 400 answered and -1 on junk. */
+int fog__api_timeout_option(fog_api *api, h2o_req_t *req, const api_query *q, fog_ms *out);
+
+/* names.c */
+void fog__api_name_publish(fog_api *api, h2o_req_t *req, const api_query *q);
+void fog__api_name_resolve(fog_api *api, h2o_req_t *req, const api_query *q);
+void fog__api_name_log(fog_api *api, h2o_req_t *req, const api_query *q);
+void fog__api_diff(fog_api *api, h2o_req_t *req, const api_query *q);
+void fog__api_republisher_start(fog_api *api);
+void fog__api_republisher_stop(fog_api *api);
+
 /* tar.c: writes the DAG at c as a ustar archive whose top entry is name. */
 int fog__api_tar(const fog_blocksource *src, const fog_cid *c, const char *name,
                  fog_write_fn w, void *ctx);

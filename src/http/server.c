@@ -330,6 +330,10 @@ static const struct {
     {"/api/v0/refs", fog__api_refs},
     {"/api/v0/get", fog__api_get},
     {"/api/v0/stats/bw", fog__api_stats_bw},
+    {"/api/v0/name/publish", fog__api_name_publish},
+    {"/api/v0/name/resolve", fog__api_name_resolve},
+    {"/api/v0/name/log", fog__api_name_log},
+    {"/api/v0/diff", fog__api_diff},
     {"/api/v0/shutdown", api_shutdown},
 };
 
@@ -490,6 +494,7 @@ int fog_api_start(fog_api *api)
     api->actx.ctx = &api->ctx;
     api->actx.hosts = api->gconf.hosts;
     fog_logf(&api->cfg.log, FOG_LOG_INFO, "api", "listening on %s", fog_multiaddr_str(&api->addr));
+    fog__api_republisher_start(api);
     return 0;
 }
 

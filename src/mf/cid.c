@@ -16,6 +16,7 @@
 
 #include <assert.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "fog/crypto.h"
@@ -319,4 +320,30 @@ int fog_cid_to_v0(const fog_cid *in, fog_cid *out)
     }
     fog_cid tmp = *in;
     return fog_cid_make(out, 0, tmp.codec, tmp.mh_code, tmp.bytes + tmp.digest_off, tmp.digest_len);
+}
+
+int fog_cid_vec_push(fog_cid_vec *v, const fog_cid *c)
+{
+    if (v->n == v->cap) {
+        size_t cap = v->cap > 0 ? v->cap * 2 : 64;
+        size_t bytes;
+        if (fog_mul_size(cap, sizeof *v->items, &bytes) < 0) {
+            return FOG_ERR_NOMEM;
+        }
+        fog_cid *p = realloc(v->items, bytes);
+        if (p == NULL) {
+            return FOG_ERR_NOMEM;
+        }
+        v->items = p;
+        v->cap = cap;
+    }
+    v->items[v->n++] = *c;
+    return 0;
+}
+
+void fog_cid_vec_clear(fog_cid_vec *v)
+{
+    free(v->items);
+    v->items = NULL;
+    v->n = v->cap = 0;
 }

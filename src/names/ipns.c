@@ -219,13 +219,14 @@ typedef struct {
     size_t validity_len;
     uint64_t sequence;
     uint64_t ttl_ns;
+    const fog_cid *version;
 } create_args;
 
 static int record_write(fog_buf *out, const uint8_t secret[64], const create_args *a, fog_buf *data)
 {
     const uint8_t *vt = (const uint8_t *)a->validity;
     int rc = fog_ipns_data_encode(data, a->value, a->value_len, vt, a->validity_len, a->sequence,
-                                  a->ttl_ns);
+                                  a->ttl_ns, a->version);
     uint8_t sig1[FOG_ED25519_SIG_LEN], sig2[FOG_ED25519_SIG_LEN];
     /* V1 signs value + validity + the validity type as Go prints the enum: "EOL". */
     const fog_slice v1[3] = {fog_slice_make(a->value, a->value_len),
@@ -248,6 +249,14 @@ static int record_write(fog_buf *out, const uint8_t secret[64], const create_arg
 int fog_ipns_create(fog_buf *out, const uint8_t secret[64], const uint8_t *value, size_t value_len,
                     uint64_t sequence, int64_t eol_unix_ns, uint64_t ttl_ns)
 {
+    return fog_ipns_create_ext(out, secret, value, value_len, sequence, eol_unix_ns, ttl_ns,
+                               NULL);
+}
+
+int fog_ipns_create_ext(fog_buf *out, const uint8_t secret[64], const uint8_t *value,
+                        size_t value_len, uint64_t sequence, int64_t eol_unix_ns, uint64_t ttl_ns,
+                        const fog_cid *version)
+{
     if (sequence > (uint64_t)INT64_MAX || ttl_ns > (uint64_t)INT64_MAX) {
         return fog_errf(FOG_ERR_INVALID, "IPNS record: sequence and TTL must fit int64");
     }
@@ -255,7 +264,11 @@ int fog_ipns_create(fog_buf *out, const uint8_t secret[64], const uint8_t *value
         return fog_errf(FOG_ERR_LIMIT, "IPNS record: value too long");
     }
     create_args a = {
-        .value = value, .value_len = value_len, .sequence = sequence, .ttl_ns = ttl_ns};
+        .value = value,
+        .value_len = value_len,
+        .sequence = sequence,
+        .ttl_ns = ttl_ns,
+        .version = version};
     int n = fog_ipns_time_format(fog_ipns_time_from_ns(eol_unix_ns), a.validity);
     if (n < 0) {
         return n;

@@ -8,6 +8,9 @@
  * Pins wait in memory (kind byte, CID length byte, CIDv1 bytes) and are written only in the
  * final transaction. After the first failure the batch is dead: every later call returns that
  * error and commit frees it.
+ * Each put is counted as new or already stored from mdb_put's own answer (MDB_NOOVERWRITE gives
+ * MDB_KEYEXIST for a key that is there), so `fog add` can show what dedup saved without a second
+ * lookup per block.
  */
 #include "internal.h"
 
@@ -21,6 +24,7 @@ struct fog_store_batch {
     size_t txn_bytes;   /* new block bytes in txn since it began */
     int64_t txn_added;  /* content bytes txn adds to the "content_bytes" counter */
     fog_buf pins;       /* records: kind, CID length, CIDv1 bytes */
+    fog_store_batch_stats stats; /* every put so far, new or already stored */
     int err;            /* 0 or the first failure */
 };
 
@@ -88,11 +92,20 @@ int fog_store_batch_put(fog_store_batch *b, const fog_cid *c, const uint8_t *dat
         return batch_fail(b, rc);
     }
     if (!added) {
+        b->stats.old_blocks++;
+        b->stats.old_bytes += len;
         return 0;
     }
+    b->stats.new_blocks++;
+    b->stats.new_bytes += len;
     b->txn_added += (int64_t)len;
     b->txn_bytes += len;
     return b->txn_bytes > FOG_STORE_BATCH_BYTES ? batch_flush(b) : 0;
+}
+
+void fog_store_batch_get_stats(const fog_store_batch *b, fog_store_batch_stats *out)
+{
+    *out = b->stats;
 }
 
 int fog_store_batch_pin(fog_store_batch *b, const fog_cid *c, int kind)
@@ -100,7 +113,7 @@ int fog_store_batch_pin(fog_store_batch *b, const fog_cid *c, int kind)
     if (b->err < 0) {
         return b->err;
     }
-    if (kind != FOG_PIN_DIRECT && kind != FOG_PIN_RECURSIVE) {
+    if (kind != FOG_PIN_DIRECT && kind != FOG_PIN_RECURSIVE && kind != 0) {
         return fog_errf(FOG_ERR_INVALID, "bad pin kind %d", kind);
     }
     fog_cid key;
@@ -113,7 +126,12 @@ int fog_store_batch_pin(fog_store_batch *b, const fog_cid *c, int kind)
     return 0;
 }
 
-/* Writes the pins kept in memory into the final transaction. */
+int fog_store_batch_unpin(fog_store_batch *b, const fog_cid *c)
+{
+    return fog_store_batch_pin(b, c, 0); /* kind 0 in the pin list: remove */
+}
+
+/* Writes the pins kept in memory (and removals, kind 0) into the final transaction, in order. */
 static int pins_apply(fog_store_batch *b)
 {
     fog_reader r;
@@ -126,7 +144,10 @@ static int pins_apply(fog_store_batch *b)
         fog_reader_u8(&r, &len);
         fog_reader_bytes(&r, len, &cid_bytes);
         int rc = r.err < 0 ? r.err : fog_cid_from_bytes(&c, cid_bytes.p, cid_bytes.len);
-        if (rc < 0 || (rc = fog__store_pin_put(b->s, b->txn, &c, kind)) < 0) {
+        rc = rc < 0 ? rc
+             : kind == 0 ? fog__store_pin_del(b->s, b->txn, &c)
+                         : fog__store_pin_put(b->s, b->txn, &c, kind);
+        if (rc < 0) {
             return rc;
         }
     }

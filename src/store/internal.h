@@ -80,6 +80,8 @@ int fog__store_block_put(fog_store *s, MDB_txn *txn, const fog_cid *c, const uin
 int fog__store_pin_key(const fog_cid *c, fog_cid *key_out);
 /* Writes a pin inside txn (no downgrade of a recursive pin to direct: FOG_ERR_EXISTS). */
 int fog__store_pin_put(fog_store *s, MDB_txn *txn, const fog_cid *c, int kind);
+/* Removes c's pin in txn; 0 when there was none. */
+int fog__store_pin_del(fog_store *s, MDB_txn *txn, const fog_cid *c);
 
 /* The current write transaction of a live batch (batch.c), for records other than blocks
  * (providers.c, records.c); NULL with *err_out set to the batch's error when it failed. */

@@ -75,6 +75,18 @@ int fog__store_pin_put(fog_store *s, MDB_txn *txn, const fog_cid *c, int kind)
     return rc != 0 ? fog__store_mdb_err(s, rc, "writing a pin") : 0;
 }
 
+int fog__store_pin_del(fog_store *s, MDB_txn *txn, const fog_cid *c)
+{
+    fog_cid key;
+    int rc = fog__store_pin_key(c, &key);
+    if (rc < 0) {
+        return rc;
+    }
+    MDB_val k = key_val(&key);
+    rc = mdb_del(txn, s->pins, &k, NULL);
+    return rc != 0 && rc != MDB_NOTFOUND ? fog__store_mdb_err(s, rc, "removing a pin") : 0;
+}
+
 int fog_store_pin_add(fog_store *s, const fog_cid *c, int kind)
 {
     MDB_txn *txn = NULL;

@@ -17,6 +17,7 @@
 #include "fog/crypto.h"
 #include "fog/ipns.h"
 #include "fog/mf.h"
+#include "names/internal.h"
 #include "proto/ipns.pb-c.h"
 
 #define DIR "ipfs-gateway-conformance/fixtures/"
@@ -133,7 +134,8 @@ static void test_ipns_data_encoder_matches_vectors(void **state)
         assert_int_equal(fog_ipns_parse(&rec, data, len), 0);
         fog_buf enc = {0};
         assert_int_equal(fog_ipns_data_encode(&enc, rec.value.p, rec.value.len, rec.validity.p,
-                                              rec.validity.len, rec.sequence, rec.ttl_ns),
+                                              rec.validity.len, rec.sequence, rec.ttl_ns,
+                                              NULL),
                          0);
         assert_true(fog_slice_eq(fog_slice_make(enc.p, enc.len), rec.data));
         fog_buf_clear(&enc);
@@ -300,11 +302,77 @@ static void test_ipns_data_encode_bytes(void **state)
     fog_buf enc = {0};
     const char *validity = "1970-01-01T00:00:00Z";
     assert_int_equal(fog_ipns_data_encode(&enc, (const uint8_t *)"/a", 2,
-                                          (const uint8_t *)validity, strlen(validity), 2, 1),
+                                          (const uint8_t *)validity, strlen(validity), 2, 1,
+                                          NULL),
                      0);
     assert_int_equal(enc.len, wn);
     assert_memory_equal(enc.p, want, wn);
     fog_buf_clear(&enc);
+}
+
+/* fog's history link: map(6) with "FogVersion" (10 bytes, so after the 8-byte keys and before
+ * "ValidityType") holding tag 42 (d8 2a) over bytes(0x00 + CID). The CID here is a raw-codec
+ * identity CID of "hi": 01 55 00 02 68 69. The record made with it parses back the link and
+ * validates; a FogVersion that is not a link is ignored. */
+static void test_ipns_version_link(void **state)
+{
+    (void)state;
+    static const char hex[] = "a6"
+                              "63" "54544c" "01"
+                              "65" "56616c7565" "42" "2f61"
+                              "68" "53657175656e6365" "02"
+                              "68" "56616c6964697479" "54" "313937302d30312d30315430303a30303a"
+                                                           "30305a"
+                              "6a" "466f6756657273696f6e" "d82a" "47" "00015500026869"
+                              "6c" "56616c69646974795479706500";
+    uint8_t want[160];
+    size_t wn = tl_unhex(hex, want, sizeof want);
+    fog_cid link;
+    static const uint8_t cid_bytes[] = {0x01, 0x55, 0x00, 0x02, 0x68, 0x69};
+    assert_int_equal(fog_cid_from_bytes(&link, cid_bytes, sizeof cid_bytes), 0);
+    fog_buf enc = {0};
+    const char *validity = "1970-01-01T00:00:00Z";
+    assert_int_equal(fog_ipns_data_encode(&enc, (const uint8_t *)"/a", 2,
+                                          (const uint8_t *)validity, strlen(validity), 2, 1,
+                                          &link),
+                     0);
+    assert_int_equal(enc.len, wn);
+    assert_memory_equal(enc.p, want, wn);
+    fog_buf_clear(&enc);
+
+    uint8_t pub[32], secret[64], name[FOG_PEER_ID_ED25519_LEN];
+    seeded_key(11, pub, secret);
+    fog_peer_id_ed25519(pub, name);
+    fog_buf b = {0};
+    assert_int_equal(fog_ipns_create_ext(&b, secret, (const uint8_t *)VALUE, strlen(VALUE), 3,
+                                         EOL_NS, FOG_IPNS_TTL_NS, &link),
+                     0);
+    fog_ipns_record rec;
+    assert_int_equal(fog_ipns_parse(&rec, b.p, b.len), 0);
+    assert_int_equal(fog_ipns_validate(&rec, name, sizeof name, at(1700000000)), 0);
+    assert_true(rec.has_version);
+    assert_int_equal(rec.version.len, sizeof cid_bytes);
+    assert_memory_equal(rec.version.bytes, cid_bytes, sizeof cid_bytes);
+    fog_buf_clear(&b);
+
+    /* "FogVersion": 7 from another publisher: valid data, no link taken. */
+    fog_buf other = {0};
+    static const char hex2[] = "a6"
+                               "63" "54544c" "01"
+                               "65" "56616c7565" "42" "2f61"
+                               "68" "53657175656e6365" "02"
+                               "68" "56616c6964697479" "54" "313937302d30312d30315430303a30303a"
+                                                            "30305a"
+                               "6a" "466f6756657273696f6e" "07"
+                               "6c" "56616c69646974795479706500";
+    uint8_t d2[160];
+    size_t n2 = tl_unhex(hex2, d2, sizeof d2);
+    assert_int_equal(fog_buf_append(&other, d2, n2), 0);
+    memset(&rec, 0, sizeof rec);
+    rec.data = fog_slice_make(other.p, other.len);
+    assert_int_equal(fog__ipns_data_decode(&rec), 0);
+    assert_false(rec.has_version);
+    fog_buf_clear(&other);
 }
 
 /* Flipping any bit outside signatureV1 (never verified, as the spec says) invalidates the
@@ -627,7 +695,7 @@ static void foreign_record(EVP_PKEY *pkey, int type, bool embed, fog_buf *rec, u
     }
     const char *validity = "2100-01-01T00:00:00Z";
     assert_int_equal(fog_ipns_data_encode(&data, (const uint8_t *)VALUE, strlen(VALUE),
-                                          (const uint8_t *)validity, strlen(validity), 5, 0),
+                                          (const uint8_t *)validity, strlen(validity), 5, 0, NULL),
                      0);
     assert_int_equal(fog_buf_append(&msg, "ipns-signature:", 15), 0);
     assert_int_equal(fog_buf_append(&msg, data.p, data.len), 0);
@@ -705,6 +773,7 @@ int main(void)
         cmocka_unit_test(test_ipns_other_key_types),
         cmocka_unit_test(test_ipns_create_roundtrip),
         cmocka_unit_test(test_ipns_data_encode_bytes),
+        cmocka_unit_test(test_ipns_version_link),
         cmocka_unit_test(test_ipns_tampered_refused),
         cmocka_unit_test(test_ipns_size_limit),
         cmocka_unit_test(test_ipns_data_strict),

@@ -12,35 +12,7 @@
 #include "fog/mf.h"
 #include "fog/store.h"
 
-typedef struct {
-    char root[64];
-    char repo[128];
-} tmp_repo;
-
-static int setup(void **state)
-{
-    tmp_repo *t = calloc(1, sizeof *t);
-    if (t == NULL || fog_crypto_init() < 0 || !tl_mkdtemp(t->root, sizeof t->root, "keys")) {
-        free(t);
-        return -1;
-    }
-    snprintf(t->repo, sizeof t->repo, "%s/repo", t->root);
-    if (fog_repo_init(t->repo, NULL, 0) < 0) {
-        tl_rm_rf(t->root);
-        free(t);
-        return -1;
-    }
-    *state = t;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    tmp_repo *t = *state;
-    tl_rm_rf(t->root);
-    free(t);
-    return 0;
-}
+typedef tl_repo tmp_repo;
 
 /* The key's secret signs, and its ID is the peer ID of its public half. */
 static void check_key(const fog_key *k)
@@ -175,10 +147,14 @@ static void test_keystore_export_import(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_keystore_gen_get_list, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_keystore_names, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_keystore_rm_rename, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_keystore_export_import, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_keystore_gen_get_list, tl_repo_setup_closed,
+                                        tl_repo_teardown),
+        cmocka_unit_test_setup_teardown(test_keystore_names, tl_repo_setup_closed,
+                                        tl_repo_teardown),
+        cmocka_unit_test_setup_teardown(test_keystore_rm_rename, tl_repo_setup_closed,
+                                        tl_repo_teardown),
+        cmocka_unit_test_setup_teardown(test_keystore_export_import, tl_repo_setup_closed,
+                                        tl_repo_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -656,6 +656,69 @@ static void test_store_batch_commit_persists(void **state)
     free(data);
 }
 
+/* The batch's verdict per put: new when the key was absent, already stored when the store held
+ * it (from a single put, an earlier put of the same batch, or before an intermediate commit);
+ * identity CIDs count in neither. */
+static void test_store_batch_stats_dedup(void **state)
+{
+    tmp_repo *t = *state;
+    fog_store *s = init_open(t, FOG_STORE_WRITE);
+    blk a, b, x;
+    make_raw(&a, 1, 100);
+    make_raw(&b, 2, 300);
+    make_raw(&x, 3, 50);
+    put(s, &x);
+    fog_cid id;
+    assert_int_equal(fog_cid_of(&id, 1, FOG_MC_RAW, FOG_MC_IDENTITY, a.data, 8), 0);
+    fog_store_batch *bt = NULL;
+    fog_store_batch_stats st;
+    assert_int_equal(fog_store_batch_begin(s, &bt), 0);
+    fog_store_batch_get_stats(bt, &st);
+    assert_int_equal(st.new_blocks + st.new_bytes + st.old_blocks + st.old_bytes, 0);
+    assert_int_equal(fog_store_batch_put(bt, &a.cid, a.data, a.len), 0);
+    assert_int_equal(fog_store_batch_put(bt, &a.cid, a.data, a.len), 0);
+    assert_int_equal(fog_store_batch_put(bt, &x.cid, x.data, x.len), 0);
+    assert_int_equal(fog_store_batch_put(bt, &id, a.data, 8), 0);
+    assert_int_equal(fog_store_batch_put(bt, &b.cid, b.data, b.len), 0);
+    /* Past FOG_STORE_BATCH_BYTES the batch commits and goes on: the first block is then found
+     * in the committed part. */
+    uint8_t *data = malloc(MIB);
+    assert_non_null(data);
+    enum { N = 9 };
+    fog_cid first;
+    for (uint32_t i = 0; i < N; i++) {
+        fog_cid c;
+        fill_mib(data, 100 + i);
+        assert_int_equal(fog_cid_of(&c, 1, FOG_MC_RAW, FOG_MC_SHA2_256, data, MIB), 0);
+        assert_int_equal(fog_store_batch_put(bt, &c, data, MIB), 0);
+        if (i == 0) {
+            first = c;
+        }
+    }
+    fill_mib(data, 100);
+    assert_int_equal(fog_store_batch_put(bt, &first, data, MIB), 0);
+    fog_store_batch_get_stats(bt, &st);
+    assert_int_equal(st.new_blocks, 2 + N);
+    assert_int_equal(st.new_bytes, a.len + b.len + (uint64_t)N * MIB);
+    assert_int_equal(st.old_blocks, 3);
+    assert_int_equal(st.old_bytes, a.len + x.len + MIB);
+    assert_int_equal(fog_store_batch_commit(bt), 0);
+    fog_repo_stat rs;
+    assert_int_equal(fog_store_stat(s, &rs), 0);
+    assert_int_equal(rs.content_bytes, x.len + st.new_bytes); /* the counter agrees */
+    /* A later batch finds them all stored. */
+    assert_int_equal(fog_store_batch_begin(s, &bt), 0);
+    assert_int_equal(fog_store_batch_put(bt, &b.cid, b.data, b.len), 0);
+    assert_int_equal(fog_store_batch_put(bt, &first, data, MIB), 0);
+    fog_store_batch_get_stats(bt, &st);
+    assert_int_equal(st.new_blocks + st.new_bytes, 0);
+    assert_int_equal(st.old_blocks, 2);
+    assert_int_equal(st.old_bytes, b.len + MIB);
+    assert_int_equal(fog_store_batch_commit(bt), 0);
+    free(data);
+    fog_store_close(s);
+}
+
 static void test_store_batch_abort_leaves_no_pins(void **state)
 {
     tmp_repo *t = *state;
@@ -1132,6 +1195,7 @@ int main(void)
         T(test_store_copy_lent),
         T(test_store_each_block_and_stat),
         T(test_store_batch_commit_persists),
+        T(test_store_batch_stats_dedup),
         T(test_store_batch_abort_leaves_no_pins),
         T(test_store_pins),
         T(test_store_gc_keeps_pinned),

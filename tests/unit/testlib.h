@@ -23,6 +23,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fog/crypto.h"
+#include "fog/store.h"
 #include "fog/util.h"
 
 /* $FOG_VECTORS, or a folder that does not exist, so that every vector test skips. */
@@ -132,6 +134,63 @@ static inline bool tl_mkdtemp(char *out, size_t cap, const char *tag)
     const char *base = getenv("TMPDIR");
     int n = snprintf(out, cap, "%s/fog-%s-XXXXXX", base != NULL ? base : "/tmp", tag);
     return n > 0 && (size_t)n < cap && mkdtemp(out) != NULL;
+}
+
+/* A fresh repository: "<tmp>/repo" made by fog_repo_init in a folder of tl_mkdtemp (crypto
+ * initialised first), opened FOG_STORE_WRITE into st when open is true. False when any step
+ * failed (nothing is left behind then). tl_repo_done closes and removes it. */
+typedef struct {
+    char root[64];
+    char repo[128];
+    fog_store *st;
+} tl_repo;
+
+static inline bool tl_repo_make(tl_repo *t, const char *tag, bool open)
+{
+    memset(t, 0, sizeof *t);
+    if (fog_crypto_init() < 0 || !tl_mkdtemp(t->root, sizeof t->root, tag)) {
+        return false;
+    }
+    snprintf(t->repo, sizeof t->repo, "%s/repo", t->root);
+    if (fog_repo_init(t->repo, NULL, 0) < 0 ||
+        (open && fog_store_open(&t->st, t->repo, FOG_STORE_WRITE) < 0)) {
+        tl_rm_rf(t->root);
+        return false;
+    }
+    return true;
+}
+
+static inline void tl_repo_done(tl_repo *t)
+{
+    fog_store_close(t->st);
+    t->st = NULL;
+    tl_rm_rf(t->root);
+}
+
+/* cmocka setup and teardown giving each test a tl_repo in *state (opened, or not opened). */
+static inline int tl_repo_state(void **state, const char *tag, bool open)
+{
+    tl_repo *t = calloc(1, sizeof *t);
+    if (t == NULL || !tl_repo_make(t, tag, open)) {
+        free(t);
+        return -1;
+    }
+    *state = t;
+    return 0;
+}
+static inline int tl_repo_setup(void **state)
+{
+    return tl_repo_state(state, "repo", true);
+}
+static inline int tl_repo_setup_closed(void **state)
+{
+    return tl_repo_state(state, "repo", false);
+}
+static inline int tl_repo_teardown(void **state)
+{
+    tl_repo_done(*state);
+    free(*state);
+    return 0;
 }
 
 #endif
