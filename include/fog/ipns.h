@@ -86,7 +86,7 @@ FOG_NODISCARD int fog_ipns_parse(fog_ipns_record *out, const uint8_t *in, size_t
 
 /* Validates a parsed record for the name (binary peer ID multihash) at wall-clock time now, in
  * the spec's order: signatureV2 present and not empty (else FOG_ERR_AUTH); the public key from
- * pub_key, whose peer ID must equal name (FOG_ERR_AUTH when not), or else inlined in the name's
+ * pub_key, whose peer ID must equal name (FOG_ERR_WRONG_KEY when not), or else inlined in the name's
  * identity multihash (FOG_ERR_NOT_FOUND when the name is a sha2-256 hash and the record carries
  * no key); signatureV2 verified over "ipns-signature:" + data (FOG_ERR_AUTH); when signatureV1
  * or the V1 value is present, all five V1 fields (absent ones read as empty or 0, as boxo reads

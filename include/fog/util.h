@@ -38,7 +38,8 @@
     X(AUTH, -15, "authentication failed")                                                          \
     X(CANCELLED, -16, "cancelled")                                                                 \
     X(TIMEOUT, -17, "timed out")                                                                   \
-    X(EXPIRED, -18, "expired")
+    X(EXPIRED, -18, "expired")                                                                     \
+    X(WRONG_KEY, -19, "signed by another key")
 
 enum {
 #define FOG_ERR_ENUM(name, code, msg) FOG_ERR_##name = (code),

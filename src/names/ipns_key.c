@@ -86,7 +86,7 @@ static int pubkey_matches(const pubkey *k, fog_slice name)
         same = name.len == id_len && memcmp(name.p, id, id_len) == 0;
     }
     fog_buf_clear(&enc);
-    return same ? 0 : fog_errf(FOG_ERR_AUTH, "IPNS record: its public key is not the name's");
+    return same ? 0 : fog_errf(FOG_ERR_WRONG_KEY, "IPNS record: its public key is not the name's");
 }
 
 /* An OpenSSL key of the expected kind from DER SubjectPublicKeyInfo, or from a secp256k1 point. */

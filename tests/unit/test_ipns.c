@@ -198,13 +198,14 @@ static void test_ipns_real_records(void **state)
         assert_int_equal(rc, 0);
         if (strstr(files[i], "/Qm") != NULL) {
             assert_true(rec.pub_key.len > 200); /* an RSA key, not inlinable */
-            /* The same record under another name: its key is not that name's. */
+            /* The same record under another name: its key is not that name's (a wrong key, told
+             * apart from a bad signature, FOG_ERR_AUTH). */
             uint8_t other[FOG_PEER_ID_MAX];
             int on =
                 fog_peer_id_parse("12D3KooWLQzUv2FHWGVPXTXSZpdHs7oHbXub2G5WC8Tx4NQhyd2d", other);
             assert_true(on > 0);
             assert_int_equal(fog_ipns_validate(&rec, other, (size_t)on, at(NOW_2025)),
-                             FOG_ERR_AUTH);
+                             FOG_ERR_WRONG_KEY);
             /* Without its pubKey nothing can verify a record of a hashed name. */
             fog_ipns_record nokey = rec;
             nokey.pub_key = fog_slice_make(NULL, 0);
@@ -373,6 +374,77 @@ static void test_ipns_version_link(void **state)
     assert_int_equal(fog__ipns_data_decode(&rec), 0);
     assert_false(rec.has_version);
     fog_buf_clear(&other);
+}
+
+/* The ways a record is refused, side by side, each with its own error: expired
+ * (FOG_ERR_EXPIRED), embedding another key than the name's (FOG_ERR_WRONG_KEY), a bad signature
+ * (FOG_ERR_AUTH), too large (FOG_ERR_LIMIT); a lower sequence loses the selection (the DHT then
+ * refuses to replace the stored record with it: FOG_ERR_EXISTS, test_dht). */
+static void test_ipns_rejections_distinct(void **state)
+{
+    (void)state;
+    uint8_t pub_a[32], sec_a[64], name_a[FOG_PEER_ID_ED25519_LEN];
+    uint8_t pub_b[32], sec_b[64];
+    seeded_key(21, pub_a, sec_a);
+    seeded_key(22, pub_b, sec_b);
+    fog_peer_id_ed25519(pub_a, name_a);
+    fog_ipns_time now = at(1700000000);
+    fog_ipns_record rec;
+
+    fog_buf old = {0};
+    assert_int_equal(fog_ipns_create(&old, sec_a, (const uint8_t *)VALUE, strlen(VALUE), 1,
+                                     1600000000LL * 1000000000LL, FOG_IPNS_TTL_NS),
+                     0);
+    assert_int_equal(fog_ipns_parse(&rec, old.p, old.len), 0);
+    assert_int_equal(fog_ipns_validate(&rec, name_a, sizeof name_a, now), FOG_ERR_EXPIRED);
+
+    /* B's record with B's key embedded (field 7: PublicKey {Type 1, Data 32 bytes}). */
+    fog_buf wrong = {0};
+    assert_int_equal(fog_ipns_create(&wrong, sec_b, (const uint8_t *)VALUE, strlen(VALUE), 1,
+                                     EOL_NS, FOG_IPNS_TTL_NS),
+                     0);
+    const uint8_t pk_head[] = {0x3a, 36, 0x08, 0x01, 0x12, 32};
+    assert_int_equal(fog_buf_append(&wrong, pk_head, sizeof pk_head), 0);
+    assert_int_equal(fog_buf_append(&wrong, pub_b, sizeof pub_b), 0);
+    assert_int_equal(fog_ipns_parse(&rec, wrong.p, wrong.len), 0);
+    assert_int_equal(fog_ipns_validate(&rec, name_a, sizeof name_a, now), FOG_ERR_WRONG_KEY);
+
+    fog_buf good = {0};
+    assert_int_equal(fog_ipns_create(&good, sec_a, (const uint8_t *)VALUE, strlen(VALUE), 5,
+                                     EOL_NS, FOG_IPNS_TTL_NS),
+                     0);
+    assert_int_equal(fog_ipns_parse(&rec, good.p, good.len), 0);
+    assert_int_equal(fog_ipns_validate(&rec, name_a, sizeof name_a, now), 0);
+    fog_ipns_record bad = rec;
+    uint8_t sig[64];
+    memcpy(sig, rec.sig_v2.p, sizeof sig);
+    sig[10] ^= 0x40;
+    bad.sig_v2 = fog_slice_make(sig, sizeof sig);
+    assert_int_equal(fog_ipns_validate(&bad, name_a, sizeof name_a, now), FOG_ERR_AUTH);
+
+    uint8_t *big = calloc(1, FOG_IPNS_RECORD_MAX + 1);
+    assert_non_null(big);
+    memcpy(big, good.p, good.len);
+    assert_int_equal(fog_ipns_parse(&rec, big, FOG_IPNS_RECORD_MAX + 1), FOG_ERR_LIMIT);
+    free(big);
+
+    fog_buf lower = {0};
+    assert_int_equal(fog_ipns_create(&lower, sec_a, (const uint8_t *)VALUE, strlen(VALUE), 4,
+                                     EOL_NS, FOG_IPNS_TTL_NS),
+                     0);
+    uint8_t key[64];
+    size_t klen = 0;
+    memcpy(key, FOG_IPNS_KEY_PREFIX, 6);
+    memcpy(key + 6, name_a, sizeof name_a);
+    klen = 6 + sizeof name_a;
+    fog_slice both[2] = {fog_slice_make(lower.p, lower.len), fog_slice_make(good.p, good.len)};
+    size_t best = 9;
+    assert_int_equal(fog_ipns_dht_select(key, klen, both, 2, &best), 0);
+    assert_int_equal(best, 1);
+    fog_buf_clear(&old);
+    fog_buf_clear(&wrong);
+    fog_buf_clear(&good);
+    fog_buf_clear(&lower);
 }
 
 /* Flipping any bit outside signatureV1 (never verified, as the spec says) invalidates the
@@ -774,6 +846,7 @@ int main(void)
         cmocka_unit_test(test_ipns_create_roundtrip),
         cmocka_unit_test(test_ipns_data_encode_bytes),
         cmocka_unit_test(test_ipns_version_link),
+        cmocka_unit_test(test_ipns_rejections_distinct),
         cmocka_unit_test(test_ipns_tampered_refused),
         cmocka_unit_test(test_ipns_size_limit),
         cmocka_unit_test(test_ipns_data_strict),
