@@ -282,9 +282,12 @@ static int publish_remote(const char *repo, const char *path, const pub_opts *o,
     fprintf(stderr, "version %" PRId64 " (%s)\n",
             (int64_t)json_integer_value(json_object_get(v, "Version")),
             json_string_value(json_object_get(v, "VersionCid")));
-    if (json_integer_value(json_object_get(v, "Peers")) == 0) {
+    json_int_t peers = json_integer_value(json_object_get(v, "Peers"));
+    if (peers == 0) {
         fprintf(stderr, "warning: no peer took the record yet; the daemon keeps it and "
                         "republishes it\n");
+    } else {
+        fprintf(stderr, "record stored on %" PRId64 " peers\n", (int64_t)peers);
     }
     json_decref(v);
     return CLI_OK;

@@ -63,8 +63,8 @@ static void req_fail(dht_req *r, int err)
     fog_dht *d = r->d;
     dht_query *q = r->q;
     d->stats.failures_out++;
-    fog_logf(&d->cfg.log, FOG_LOG_DEBUG, DHT_MOD, "%s request failed: %s",
-             fog_kad_type_name(q->type), fog_err_name(err));
+    fog_logf(&d->cfg.log, FOG_LOG_DEBUG, DHT_MOD, "%s request failed: %s (%s)",
+             fog_kad_type_name(q->type), fog_err_name(err), fog_err_detail(err));
     int rc = fog_lookup_failed(q->lk, r->id, r->id_len, dht_now(d));
     (void)rc; /* FOG_ERR_NOT_FOUND: the core timed it out already */
     req_unlink(r);
