@@ -3,7 +3,8 @@
 # under a key (record and version nodes stored, the newest version pinned, the older unpinned),
 # `fog name resolve` by key name and by k51 name, `fog log` newest first with messages,
 # `fog cat|ls|get NAME@N/path` and /ipns/NAME/path, `fog diff NAME@1 NAME@2` (changed, added,
-# removed, a folder listed once, only differing folders read), republishing the same content
+# removed, a folder listed once, only differing folders read), gc keeping every version through
+# the newest version node's pin, republishing the same content
 # (no new version), publishing an old version again (a new version), and the errors: unknown
 # key, no such version, a name nobody published, bad durations, too long a message. Then three
 # daemons on loopback (1 bootstraps 2 and 3): daemon 2 publishes with a 1 s TTL, daemon 3
@@ -73,6 +74,10 @@ grep -q "3 changes, 5 blocks read" "$T/err" && ok || bad "diff read only the dif
 expect_ok "diff of equal versions" "$FOG" --repo "$R" diff --stats docs@2 "/ipfs/$V2"
 same "no changes" "$(cat "$T/out")" ""
 grep -q "0 changes, 0 blocks read" "$T/err" && ok || bad "equal roots read nothing"
+expect_ok "unpin the folders" "$FOG" --repo "$R" pin rm "$V1" "$V2"
+expect_ok "gc" "$FOG" --repo "$R" gc
+expect_ok "cat docs@1 after gc" "$FOG" --repo "$R" cat docs@1/old/x.txt
+same "the history's pin keeps old versions" "$(cat "$T/out")" "gone"
 expect_ok "publish v2 again" "$FOG" --repo "$R" name publish -k docs "/ipfs/$V2"
 expect_ok "log" "$FOG" --repo "$R" log docs
 same "same content, no new version" "$(wc -l <"$T/out")" 2
