@@ -33,9 +33,12 @@
 #define FOG_IPNS_VALIDITY_MAX   64                /* longest Validity string accepted */
 #define FOG_IPNS_CBOR_DEPTH_MAX 32                /* nesting of extra keys' values in data */
 #define FOG_IPNS_TIME_STR_MAX   40                /* buffer for fog_ipns_time_format */
-/* fog's extensible-data key (spec "Extensible Data"): a tag-42 link to the newest version node of
- * the name's history (fog/version.h). Readers that do not know it ignore it; Value still names
- * the content, so every IPFS client reaches the latest version directly. */
+/* fog's extensible-data key (spec "Extensible Data"): the binary CID of the newest version node
+ * of the name's history (fog/version.h), as a byte string. Readers that do not know it ignore it;
+ * Value still names the content, so every IPFS client reaches the latest version directly. A
+ * tag-42 link would be the IPLD way, but helia's ipns decodes `data` with cborg and no tag
+ * decoders and refuses such records ("tag not supported (42)"): a byte string is what the
+ * network accepts. */
 #define FOG_IPNS_VERSION_KEY    "FogVersion"
 
 /* A UTC instant: seconds since 1970-01-01T00:00:00Z (negative before) and nanoseconds. Validity
@@ -70,7 +73,7 @@ typedef struct {
     uint64_t sequence;      /* data[Sequence], <= INT64_MAX */
     uint64_t ttl_ns;        /* data[TTL], <= INT64_MAX */
     fog_ipns_time eol;      /* Validity parsed, when validity_type is EOL; else zero */
-    bool has_version;       /* data[FogVersion] held a link: */
+    bool has_version;       /* data[FogVersion] held a binary CID: */
     fog_cid version;        /* the newest version node of the name's history */
 } fog_ipns_record;
 

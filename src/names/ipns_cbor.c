@@ -6,8 +6,10 @@
  * a 0x00 byte). The map must hold the five keys the spec requires (TTL, Value, Sequence,
  * Validity, ValidityType); other keys are the spec's "extensible data": their values are walked
  * to check their form, to a depth of FOG_IPNS_CBOR_DEPTH_MAX, and otherwise ignored, except
- * fog's own "FogVersion" (a tag-42 link to the name's newest version node, fog/version.h), which
- * is read when it holds a link (another publisher's value of that key is ignored like the rest).
+ * fog's own "FogVersion" (the binary CID of the name's newest version node, fog/version.h, in a
+ * byte string), which is read when it holds a CID (another publisher's value of that key is
+ * ignored like the rest). Not a tag-42 link: the npm ipns package (helia) decodes `data` with
+ * cborg and no tag decoders, and refuses a record carrying any tag.
  * Why strict: the signature covers these bytes, so accepting a looser form buys nothing, and
  * helia (@ipld/dag-cbor decodes with cborg's strict mode) rejects the same forms.
  * Integers are unsigned and at most INT64_MAX: boxo reads them as int64 (go-ipld-prime AsInt).
@@ -147,18 +149,23 @@ static void bytes_field(fog_reader *r, fog_slice *out)
     fog__cbor_string(r, &h, out);
 }
 
-/* FogVersion: a link is taken; any other well-formed value is skipped. */
+/* FogVersion: a byte string holding a binary CID is taken; any other well-formed value is
+ * skipped. */
 static void version_value(fog_reader *r, fog_ipns_record *rec)
 {
     fog_reader peek = *r;
     cbor_head h;
+    fog_slice b = {0};
     fog__cbor_head_read(&peek, &h);
-    if (peek.err != 0 || h.major != MT_TAG || h.arg != FOG__CBOR_TAG_CID) {
+    if (peek.err == 0 && h.major == MT_BYTES) {
+        fog__cbor_string(&peek, &h, &b);
+    }
+    if (peek.err != 0 || h.major != MT_BYTES || fog_cid_from_bytes(&rec->version, b.p, b.len) < 0) {
         item_skip(r, 1);
         return;
     }
-    fog__cbor_link_read(r, &rec->version);
-    rec->has_version = r->err == 0;
+    *r = peek;
+    rec->has_version = true;
 }
 
 static void known_value(fog_reader *r, int id, fog_ipns_record *rec)
@@ -248,7 +255,7 @@ int fog_ipns_data_encode(fog_buf *out, const uint8_t *value, size_t value_len,
         rc = fog__cbor_bytes_put(out, validity, validity_len);
     }
     if (rc == 0 && version != NULL && (rc = text_put(out, FOG_IPNS_VERSION_KEY)) == 0) {
-        rc = fog__cbor_link_put(out, version);
+        rc = fog__cbor_bytes_put(out, version->bytes, version->len);
     }
     if (rc == 0 && (rc = text_put(out, "ValidityType")) == 0) {
         rc = fog__cbor_head_put(out, MT_UINT, FOG_IPNS_VALIDITY_EOL);

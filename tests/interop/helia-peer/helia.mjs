@@ -32,6 +32,13 @@
 //   kad PEER TYPE KEY [MS]       one request (FIND_NODE or GET_PROVIDERS) to one peer (peer ID or
 //                                multiaddr), no lookup: the raw answer's closer and provider peers
 //   peers | rt | mem             connections, routing-table peers, memory (rss, peak rss)
+//   ipns-resolve NAME [MS]       @helia/ipns resolve (nocache: through the DHT) of an IPNS name
+//                                (k51... or 12D3...): value, sequence, the data map's keys; and
+//                                the raw record from a DHT get, checked with the npm `ipns`
+//                                package's ipnsValidator (validatorOk)
+//   ipns-publish SEED VALUE [MS] a record for VALUE (an /ipfs/ path) made by the npm ipns package
+//                                with the Ed25519 key of the 32-byte hex SEED, put into the DHT
+//                                (kad-dht PUT_VALUE): name, sequence, the peers that took it
 import crypto from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
@@ -51,7 +58,13 @@ import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
 import { yamux } from '@libp2p/yamux'
 import { multiaddr } from '@multiformats/multiaddr'
+import { ipns } from '@helia/ipns'
+import * as dagCbor from '@ipld/dag-cbor'
 import { createHeliaLight } from 'helia'
+import {
+    createIPNSRecord, marshalIPNSRecord, multihashToIPNSRoutingKey, unmarshalIPNSRecord
+} from 'ipns'
+import { ipnsValidator } from 'ipns/validator'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { sha256 as mhSha256 } from 'multiformats/hashes/sha2'
@@ -505,7 +518,73 @@ async function cmdMem () {
     return { ok: true, rss: m.rss, heapUsed: m.heapUsed, maxRssKiB: process.resourceUsage().maxRSS }
 }
 
+// The data map's keys, with fog's FogVersion (a binary CID in a byte string) as text.
+function recordData (bytes) {
+    const data = dagCbor.decode(bytes)
+    const v = data.FogVersion
+    const fogVersion = v instanceof Uint8Array ? CID.decode(v).toString() : null
+    return { keys: Object.keys(data), fogVersion }
+}
+
+async function cmdIpnsResolve (helia, [name, ms]) {
+    const mh = peerIdFromString(name).toMultihash()
+    const signal = AbortSignal.timeout(msArg(ms))
+    const start = Date.now()
+    let last = null
+    for await (const r of ipns(helia).resolve(mh, { nocache: true, signal })) {
+        last = r
+    }
+    if (last == null) {
+        throw new Error('no record')
+    }
+    const ms1 = Date.now() - start
+    // the raw record as the DHT holds it, through the npm ipns package's validator
+    const key = multihashToIPNSRoutingKey(mh)
+    let raw = null
+    for await (const ev of helia.libp2p.services.dht.get(key, { signal })) {
+        if (ev.name === 'VALUE') {
+            raw = ev.value
+            break
+        }
+    }
+    let validatorOk = false
+    let data = null
+    if (raw != null) {
+        await ipnsValidator(key, raw)
+        validatorOk = true
+        data = recordData(unmarshalIPNSRecord(raw).data)
+    }
+    return {
+        ok: true, value: last.value ?? last.record.value, sequence: String(last.record.sequence),
+        validatorOk, data, ms: ms1
+    }
+}
+
+// A record made by the npm ipns package (V1+V2, as @helia/ipns makes them), put into the DHT
+// by js-libp2p's kad-dht (PUT_VALUE to the closest peers).
+async function cmdIpnsPublish (helia, [seedHex, value, ms]) {
+    const key = await privateKeyFrom(seedHex)
+    const signal = AbortSignal.timeout(msArg(ms))
+    const seq = BigInt(Date.now())
+    const record = await createIPNSRecord(key, value, seq, 3600000)
+    const routingKey = multihashToIPNSRoutingKey(key.publicKey.toMultihash())
+    const start = Date.now()
+    const sentTo = []
+    const dht = helia.libp2p.services.dht
+    for await (const ev of dht.put(routingKey, marshalIPNSRecord(record), { signal })) {
+        if (ev.name === 'PEER_RESPONSE' && ev.messageType === 'PUT_VALUE') {
+            sentTo.push(ev.from.toString())
+        }
+    }
+    return {
+        ok: sentTo.length > 0, name: peerIdFromPrivateKey(key).toString(),
+        sequence: String(seq), sentTo, ms: Date.now() - start
+    }
+}
+
 const COMMANDS = {
+    'ipns-resolve': cmdIpnsResolve,
+    'ipns-publish': cmdIpnsPublish,
     dial: cmdDial,
     add: cmdAdd,
     provide: cmdProvide,
