@@ -29,6 +29,7 @@
 #include <uv.h>
 
 #include "cli.h"
+#include "fog/crypto.h"
 #include "fog/multiaddr.h"
 
 #define API_FILE_MAX 1024
@@ -146,6 +147,7 @@ typedef struct {
     int status;                /* HTTP status; 0 before the head */
     const char *err;           /* the transport error, NULL if none */
     bool connected, done, no_daemon, timed_out, stopped, too_big;
+    fog_slice upload;          /* cli_api_call_file's file (p NULL: no request body) */
 } call_ctx;
 
 /* Hands each complete line of a streamed 200 answer to line_fn, then drops those bytes. */
@@ -269,9 +271,52 @@ static int append_str(fog_buf *u, const char *s)
     return fog_buf_append(u, s, strlen(s));
 }
 
-/* "POST /api/v0/endpoint?arg=..&arg=..&extra HTTP/1.1" and its headers into u. */
+static bool contains(fog_slice s, const char *needle)
+{
+    size_t n = strlen(needle);
+    for (size_t i = 0; n > 0 && s.len >= n && i <= s.len - n; i++) {
+        if (memcmp(s.p + i, needle, n) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The end of the head and the body: none, or upload as the one part of a multipart/form-data
+ * body (RFC 7578) named "file", as kubo's clients send a file argument. The boundary is random
+ * and checked to be absent from the file. */
+static int body_put(fog_buf *u, fog_slice upload)
+{
+    if (upload.p == NULL) {
+        return append_str(u, "Content-Length: 0\r\n\r\n");
+    }
+    char boundary[40];
+    do {
+        uint8_t rnd[16];
+        fog_random_bytes(rnd, sizeof rnd);
+        memcpy(boundary, "fog-", 4);
+        for (size_t i = 0; i < sizeof rnd; i++) {
+            snprintf(boundary + 4 + 2 * i, 3, "%02x", rnd[i]);
+        }
+    } while (contains(upload, boundary));
+    char head[256], tail[64];
+    int hn = snprintf(head, sizeof head,
+                      "--%s\r\nContent-Disposition: form-data; name=\"file\"; filename=\"file\""
+                      "\r\nContent-Type: application/octet-stream\r\n\r\n", boundary);
+    int tn = snprintf(tail, sizeof tail, "\r\n--%s--\r\n", boundary);
+    char hdr[160];
+    snprintf(hdr, sizeof hdr, "Content-Type: multipart/form-data; boundary=%s\r\n"
+             "Content-Length: %zu\r\n\r\n", boundary, (size_t)hn + upload.len + (size_t)tn);
+    int rc = append_str(u, hdr);
+    rc = rc < 0 ? rc : fog_buf_append(u, head, (size_t)hn);
+    rc = rc < 0 ? rc : fog_buf_append(u, upload.p, upload.len);
+    return rc < 0 ? rc : fog_buf_append(u, tail, (size_t)tn);
+}
+
+/* "POST /api/v0/endpoint?arg=..&arg=..&extra HTTP/1.1", its headers and body into u. */
 static int build_request(fog_buf *u, const api_addr *a, const char *endpoint,
-                         const char *const *args, size_t n_args, const char *extra)
+                         const char *const *args, size_t n_args, const char *extra,
+                         fog_slice upload)
 {
     int rc = append_str(u, "POST /api/v0/");
     rc = rc < 0 ? rc : append_str(u, endpoint);
@@ -286,9 +331,8 @@ static int build_request(fog_buf *u, const api_addr *a, const char *endpoint,
     rc = rc < 0 ? rc : append_str(u, " HTTP/1.1\r\nHost: ");
     rc = rc < 0 ? rc : append_str(u, a->host);
     rc = rc < 0 ? rc
-                : append_str(u, "\r\nUser-Agent: fog/" FOG_VERSION
-                                "\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-    return rc;
+                : append_str(u, "\r\nUser-Agent: fog/" FOG_VERSION "\r\nConnection: close\r\n");
+    return rc < 0 ? rc : body_put(u, upload);
 }
 
 /* Runs one request on a private loop until the answer has ended or failed. */
@@ -379,7 +423,7 @@ static int call(const char *repo, const char *endpoint, const char *const *args,
         return rc;
     }
     fog_buf req = {0};
-    if (build_request(&req, &a, endpoint, args, n_args, extra_query) < 0) {
+    if (build_request(&req, &a, endpoint, args, n_args, extra_query, c->upload) < 0) {
         fog_buf_clear(&req);
         return api_fail("%s", fog_err_detail(FOG_ERR_NOMEM));
     }
@@ -399,6 +443,14 @@ int cli_api_call(const char *repo, const char *endpoint, const char *const *args
     }
     call_ctx c = {.line_fn = line_fn, .ud = ud};
     return call(repo, endpoint, args, n_args, extra_query, &c, json_out);
+}
+
+int cli_api_call_file(const char *repo, const char *endpoint, const char *const *args,
+                      size_t n_args, const uint8_t *file, size_t file_len, json_t **json_out)
+{
+    *json_out = NULL;
+    call_ctx c = {.upload = fog_slice_make(file != NULL ? file : (const uint8_t *)"", file_len)};
+    return call(repo, endpoint, args, n_args, NULL, &c, json_out);
 }
 
 int cli_api_stream(const char *repo, const char *endpoint, const char *const *args,

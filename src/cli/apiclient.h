@@ -28,6 +28,11 @@ typedef bool (*cli_api_line_fn)(void *ud, json_t *v);
  * "error: <the API's Message>" or the transport error. */
 int cli_api_call(const char *repo, const char *endpoint, const char *const *args, size_t n_args,
                  const char *extra_query, cli_api_line_fn line_fn, void *ud, json_t **json_out);
+/* cli_api_call without line_fn, sending file[0..file_len) as the request's body: one
+ * multipart/form-data part named "file" (kubo's file arguments: `routing put`). file is
+ * borrowed for the call. */
+int cli_api_call_file(const char *repo, const char *endpoint, const char *const *args,
+                      size_t n_args, const uint8_t *file, size_t file_len, json_t **json_out);
 /* Like cli_api_call, but a 200 answer's body bytes go to bytes_fn as they arrive (raw, not
  * JSON: /api/v0/cat). bytes_fn returns 0, or a negative fog_err to stop reading (the call then
  * returns CLI_OK when it was FOG_ERR_CANCELLED, a closed pipe, else CLI_FAIL after printing the

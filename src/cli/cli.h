@@ -110,6 +110,7 @@ extern const cli_cmd cli_cmd_ping;
 extern const cli_cmd cli_cmd_bootstrap_list, cli_cmd_bootstrap_add, cli_cmd_bootstrap_rm;
 extern const cli_cmd cli_cmd_key_gen, cli_cmd_key_list, cli_cmd_key_rm, cli_cmd_key_rename;
 extern const cli_cmd cli_cmd_key_export, cli_cmd_key_import;
+extern const cli_cmd cli_cmd_name_inspect, cli_cmd_dht_get, cli_cmd_dht_put;
 extern const cli_cmd cli_cmd_stats_bw;
 extern const cli_cmd cli_cmd_dht_findpeer, cli_cmd_dht_findprovs, cli_cmd_dht_provide;
 extern const cli_cmd cli_cmd_dht_query;

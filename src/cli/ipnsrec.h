@@ -22,8 +22,7 @@ int cli_ipns_read(const char *path, uint8_t buf[FOG_IPNS_RECORD_MAX + 1], size_t
 
 /* An IPNS name as users write it: "k51..." (CIDv1 libp2p-key in any multibase), "12D3KooW..." or
  * "Qm..." (base58btc peer ID), each optionally after "/ipns/". Writes the binary peer ID to id
- * and returns its length, or CLI_FAIL's negation... see below: returns > 0, or 0 after printing
- * "error: invalid IPNS name ...". */
+ * and returns its length, or 0 after printing "error: invalid peer ID ...". */
 size_t cli_ipns_name(const char *text, uint8_t id[FOG_PEER_ID_MAX]);
 
 /* A DHT key of an IPNS name as kubo's `routing get|put` takes it: "/ipns/NAME" (NAME as above)

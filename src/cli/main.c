@@ -22,6 +22,7 @@ static const cli_cmd *const commands[] = {
     &cli_cmd_dht_findprovs, &cli_cmd_dht_provide, &cli_cmd_dht_query,
     &cli_cmd_stats_bw,   &cli_cmd_key_gen,     &cli_cmd_key_list,   &cli_cmd_key_rm,
     &cli_cmd_key_rename, &cli_cmd_key_export,  &cli_cmd_key_import,
+    &cli_cmd_name_inspect, &cli_cmd_dht_get, &cli_cmd_dht_put,
     &cli_cmd_name_publish, &cli_cmd_name_resolve, &cli_cmd_log, &cli_cmd_diff,
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

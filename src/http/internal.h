@@ -134,6 +134,12 @@ void fog__api_routing_findpeer(fog_api *api, h2o_req_t *req, const api_query *q)
 void fog__api_routing_findprovs(fog_api *api, h2o_req_t *req, const api_query *q);
 void fog__api_routing_provide(fog_api *api, h2o_req_t *req, const api_query *q);
 void fog__api_routing_query(fog_api *api, h2o_req_t *req, const api_query *q);
+void fog__api_routing_get(fog_api *api, h2o_req_t *req, const api_query *q);
+void fog__api_routing_put(fog_api *api, h2o_req_t *req, const api_query *q);
+/* multipart.c: the content of the first part of a multipart/form-data body whose Content-Type
+ * is ctype (borrowed from body). 0, or FOG_ERR_PROTO with a detail (no boundary, no part, a
+ * part that does not end). */
+int fog__api_multipart_first(fog_slice ctype, fog_slice body, fog_slice *out);
 /* content.c */
 void fog__api_cat(fog_api *api, h2o_req_t *req, const api_query *q);
 void fog__api_ls(fog_api *api, h2o_req_t *req, const api_query *q);

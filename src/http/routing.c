@@ -3,6 +3,8 @@
  *   /api/v0/routing/findprovs?arg=CID[&num-providers=N]
  *   /api/v0/routing/provide?arg=CID...
  *   /api/v0/routing/query?arg=PEER (kubo's `dht query`; also served as /api/v0/dht/query)
+ *   /api/v0/routing/get?arg=/ipns/NAME, /api/v0/routing/put?arg=/ipns/NAME + the record as a
+ *   multipart/form-data file (also served as /api/v0/dht/get and /api/v0/dht/put)
  * kubo (core/commands/routing.go, dht.go) streams routing.QueryEvent objects as newline-delimited
  * JSON, {"Extra", "ID", "Responses", "Type"}. fog writes the events a client acts on:
  * - findpeer: one Type 2 (routing.FinalPeer) whose Responses holds the peer's AddrInfo {"ID",
@@ -11,7 +13,7 @@
  * - findprovs: one Type 4 (routing.Provider) per provider, {"Responses": [{"ID", "Addrs"}]},
  *   streamed as the search finds them (fog_dht_find_providers), at most num-providers (default
  *   20, kubo's; 1..1000); the stream ends when the search does. A search that ends in an error
- *   after the stream began ends with a Type 7 (routing.QueryError) event whose Extra is the
+ *   after the stream began ends with a Type 3 (routing.QueryError) event whose Extra is the
  *   message, as kubo does.
  * - query: one Type 2 (routing.FinalPeer) per closest peer found, {"ID": PEER}, closest first,
  *   as kubo's `dht query` publishes them (fog_dht_get_closest with the peer ID as key).
@@ -20,6 +22,19 @@
  *   text...], "Lookups", "Messages", "PeersFailed"}. As kubo: each block must be in the local
  *   store ("block CID not found locally, cannot provide", 500), and an empty routing table is
  *   "routing: cannot provide, no connected peers" (500); so is a provide that reached nobody.
+ * - get: fog_dht_get_value (our stored record, then GET_VALUE to the closest peers): kubo's one
+ *   object {"Extra": the best record in standard base64, "ID": "", "Responses": null, "Type": 5
+ *   (routing.Value)}, which kubo's CLI writes out as the raw bytes; none is "routing: not
+ *   found" (500). NAME is an IPNS name in any form fog_peer_id_parse reads (kubo's
+ *   escapeDhtKey: exactly "/ipns/" and a peer ID); the DHT key is "/ipns/" + its bytes.
+ * - put: kubo takes the value as a file argument, the first part of a multipart/form-data body
+ *   (a body of another type is taken whole as the record, for curl --data-binary). The record
+ *   is validated first (400 with the reason: expired, wrong key, bad signature, too large...),
+ *   then fog_dht_put_value stores it as ours and sends PUT_VALUE to the closest peers; a record
+ *   worse than the one stored is "can't replace a newer value with an older value" (500, go's
+ *   words). The answer is kubo's {"Extra": "", "ID": the name's peer ID, "Responses": null,
+ *   "Type": 5} plus "Peers": how many peers accepted it (0: stored here only, not an error:
+ *   fog's DHT serves it from here).
  * Without a DHT (fog daemon --no-dht) every routing request is "routing: the DHT is off" (500);
  * bad arguments are 400 with the parser's detail.
  * Lookups cannot be taken back (provider searches can: fog_dht_cancel): a request whose client
@@ -34,15 +49,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 
 #include "fog/dht.h"
+#include "fog/ipns.h"
 #include "fog/mf.h"
 #include "fog/rtable.h"
 #include "fog/store.h"
 
 #define ROUTING_FINAL_PEER 2  /* kubo's routing.FinalPeer */
 #define ROUTING_PROVIDER 4    /* routing.Provider */
-#define ROUTING_QUERY_ERROR 7 /* routing.QueryError */
+#define ROUTING_QUERY_ERROR 3 /* routing.QueryError (go-libp2p core/routing query.go) */
+#define ROUTING_VALUE 5       /* routing.Value */
 #define FINDPROVS_DEFAULT 20  /* kubo's --num-providers default */
 #define FINDPROVS_MAX 1000
 
@@ -53,6 +72,7 @@ typedef struct {
     fog_dht_op *op;    /* findprovs: the running search, NULL once over */
     size_t n_cids;     /* provide: the CIDs announced */
     fog_cid cids[API_ARGS_MAX];
+    char name[128];    /* put: the name's peer ID text, for the answer */
 } rt_job;
 
 static void rt_release(api_job *j)
@@ -419,5 +439,166 @@ void fog__api_routing_provide(fog_api *api, h2o_req_t *req, const api_query *q)
         keys[i] = fog_cid_mh(&r->cids[i]);
     }
     int rc = fog_dht_provide(api->cfg.dht, keys, q->n_arg, provide_done, r);
+    rt_started(r, req, rc);
+}
+
+/* --- get / put: value records (IPNS) ------------------------------------------------------- */
+
+#define VALUE_KEY_MAX (sizeof FOG_IPNS_KEY_PREFIX - 1 + FOG_PEER_ID_MAX)
+
+/* The one "/ipns/NAME" argument as the binary DHT key, with the DHT on; the peer ID's text goes
+ * to name. Its length, or 0 after answering. */
+static size_t value_key(fog_api *api, h2o_req_t *req, const api_query *q,
+                        uint8_t key[VALUE_KEY_MAX], char name[128])
+{
+    const size_t plen = sizeof FOG_IPNS_KEY_PREFIX - 1;
+    if (q->n_arg != 1) {
+        fog__api_reply_error(req, 400, "argument \"key\" is required (exactly one)");
+        return 0;
+    }
+    if (strncmp(q->arg[0], FOG_IPNS_KEY_PREFIX, plen) != 0) {
+        fog__api_reply_error(req, 400, "invalid key \"%s\": fog's DHT keys are /ipns/NAME",
+                             q->arg[0]);
+        return 0;
+    }
+    uint8_t id[FOG_PEER_ID_MAX];
+    int n = fog__api_peer_arg(req, q->arg[0] + plen, id);
+    if (n < 0 || !dht_on(api, req)) {
+        return 0;
+    }
+    fog__api_peer_text(fog_slice_make(id, (size_t)n), name, 128);
+    memcpy(key, FOG_IPNS_KEY_PREFIX, plen);
+    memcpy(key + plen, id, (size_t)n);
+    return plen + (size_t)n;
+}
+
+/* data in standard base64 with padding (Go's StdEncoding, kubo's Extra), as a JSON string. */
+static json_t *b64_json(fog_slice data)
+{
+    size_t cap = (data.len + 2) / 3 * 4 + 1;
+    char *out = malloc(cap);
+    int n = out != NULL ? fog_base_encode(FOG_BASE64, data.p, data.len, out, cap) : -1;
+    json_t *v = NULL;
+    if (n >= 0) {
+        size_t o = (size_t)n;
+        while (o % 4 != 0) {
+            out[o++] = '=';
+        }
+        v = json_stringn(out, o);
+    }
+    free(out);
+    return v;
+}
+
+static void get_done(void *ud, int err, fog_slice value, size_t n_records)
+{
+    (void)n_records;
+    rt_job *r = ud;
+    if (!rt_back(r)) {
+        return;
+    }
+    r->answered = true;
+    json_t *extra = err < 0 ? NULL : b64_json(value);
+    if (err == FOG_ERR_NOT_FOUND) {
+        fog__api_reply_error(r->base.req, 500, "routing: not found");
+    } else if (err < 0 || extra == NULL) {
+        fog__api_reply_error(r->base.req, 500, "routing: %s",
+                             fog_strerror(err < 0 ? err : FOG_ERR_NOMEM));
+    } else {
+        fog__api_reply_json(r->base.req, 200,
+                            json_pack("{s:o,s:s,s:n,s:i}", "Extra", extra, "ID", "", "Responses",
+                                      "Type", ROUTING_VALUE));
+    }
+}
+
+void fog__api_routing_get(fog_api *api, h2o_req_t *req, const api_query *q)
+{
+    uint8_t key[VALUE_KEY_MAX];
+    char name[128];
+    size_t klen = value_key(api, req, q, key, name);
+    if (klen == 0) {
+        return;
+    }
+    rt_job *r = rt_new(api, req, rt_cancel);
+    if (r == NULL) {
+        return;
+    }
+    int rc = fog_dht_get_value(api->cfg.dht, key, klen, get_done, r);
+    rt_started(r, req, rc);
+}
+
+static void put_done(void *ud, int err, size_t n_accepted)
+{
+    rt_job *r = ud;
+    if (!rt_back(r)) {
+        return;
+    }
+    r->answered = true;
+    if (err < 0 && err != FOG_ERR_NOT_FOUND) {
+        fog__api_reply_error(r->base.req, 500, "routing: %s", fog_strerror(err));
+        return;
+    }
+    fog__api_reply_json(r->base.req, 200,
+                        json_pack("{s:s,s:s,s:n,s:i,s:I}", "Extra", "", "ID", r->name,
+                                  "Responses", "Type", ROUTING_VALUE, "Peers",
+                                  (json_int_t)(err < 0 ? 0 : n_accepted)));
+}
+
+/* The record of a put: the first multipart part, else the whole body. False after answering. */
+static bool put_body(h2o_req_t *req, fog_slice *out)
+{
+    fog_slice body = fog_slice_make(req->entity.base, req->entity.base != NULL ? req->entity.len
+                                                                                : 0);
+    ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_CONTENT_TYPE, -1);
+    const h2o_iovec_t *ct = i >= 0 ? &req->headers.entries[i].value : NULL;
+    if (ct != NULL && ct->len >= 19 && strncasecmp(ct->base, "multipart/form-data", 19) == 0) {
+        fog_err_clear();
+        int rc = fog__api_multipart_first(fog_slice_make(ct->base, ct->len), body, out);
+        if (rc < 0) {
+            fog__api_reply_error(req, 400, "%s", fog_err_detail(rc));
+            return false;
+        }
+    } else {
+        *out = body;
+    }
+    if (out->len == 0) {
+        fog__api_reply_error(req, 400, "argument \"value-file\" is required");
+        return false;
+    }
+    return true;
+}
+
+static fog_ipns_time wall_time(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return fog_ipns_time_from_ns((int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec);
+}
+
+void fog__api_routing_put(fog_api *api, h2o_req_t *req, const api_query *q)
+{
+    uint8_t key[VALUE_KEY_MAX];
+    char name[128];
+    size_t klen = value_key(api, req, q, key, name);
+    fog_slice rec;
+    if (klen == 0 || !put_body(req, &rec)) {
+        return;
+    }
+    fog_err_clear();
+    int rc = fog_ipns_dht_validate(key, klen, rec.p, rec.len, wall_time());
+    if (rc < 0) {
+        fog__api_reply_error(req, 400, "invalid record: %s", fog_err_detail(rc));
+        return;
+    }
+    rt_job *r = rt_new(api, req, rt_cancel);
+    if (r == NULL) {
+        return;
+    }
+    snprintf(r->name, sizeof r->name, "%s", name);
+    rc = fog_dht_put_value(api->cfg.dht, key, klen, rec.p, rec.len, put_done, r);
+    if (rc == FOG_ERR_EXISTS) {
+        rt_started(r, req, fog_errf(rc, "can't replace a newer value with an older value"));
+        return;
+    }
     rt_started(r, req, rc);
 }

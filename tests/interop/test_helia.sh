@@ -59,20 +59,7 @@ abort() {
     summary
     exit 1
 }
-f() { # f N ARGS...: the fog CLI on daemon N's repository, limited to T_FETCH seconds
-    local n=$1
-    shift
-    timeout -k 5 "$T_FETCH" "$FOG" --repo "$work/d$n" "$@"
-}
 # start_daemon N: fog daemon on $work/dN, loopback port 0; waits for "daemon is ready".
-start_daemon() {
-    local r=$work/d$1 loop=/ip4/127.0.0.1/tcp/0
-    (helia_exec_clean "$FOG" --repo "$r" daemon --listen $loop --api $loop) >"$r.out" 2>"$r.err" &
-    PIDS+=("$!")
-    wait_line "$r.out" "^daemon is ready$" 300 && return 0
-    fail "daemon $1: not ready in 30 s: $(tail -n 3 "$r.err" | tr '\n' ' ' | cut -c1-300)"
-    return 1
-}
 # in_list ID ID...: is the first ID among the others?
 in_list() {
     local x=$1 y

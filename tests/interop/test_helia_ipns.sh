@@ -41,19 +41,6 @@ abort() {
     summary
     exit 1
 }
-f() { # f N ARGS...: the fog CLI on daemon N's repository
-    local n=$1
-    shift
-    timeout -k 5 "$T_FETCH" "$FOG" --repo "$work/d$n" "$@"
-}
-start_daemon() {
-    local r=$work/d$1 loop=/ip4/127.0.0.1/tcp/0
-    (helia_exec_clean "$FOG" --repo "$r" daemon --listen $loop --api $loop) >"$r.out" 2>"$r.err" &
-    PIDS+=("$!")
-    wait_line "$r.out" "^daemon is ready$" 300 && return 0
-    fail "daemon $1: not ready in 30 s: $(tail -n 3 "$r.err" | tr '\n' ' ' | cut -c1-300)"
-    return 1
-}
 
 # --- the network ------------------------------------------------------------------------------
 for ((i = 0; i < NFOG; i++)); do

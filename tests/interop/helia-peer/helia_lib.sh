@@ -14,6 +14,10 @@
 #   helia_exec_clean CMD...       (in a `( ... ) &` subshell) exec CMD without the FIFOs' fds
 #   helia_stop NAME               close its stdin, wait up to 5 s, then SIGKILL
 #   helia_stop_all                helia_stop for every node started (call from an EXIT trap)
+#   f N ARGS...                   the fog CLI ($FOG) on the repository $work/dN, limited to
+#                                 $T_FETCH seconds (default 60)
+#   start_daemon N                fog daemon on $work/dN, loopback port 0 (listen and API), its
+#                                 pid added to PIDS; waits up to 30 s for "daemon is ready"
 HELIA_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=../js-peer/peer_lib.sh
 . "$HELIA_DIR/../js-peer/peer_lib.sh"
@@ -91,4 +95,19 @@ helia_stop_all() {
     for name in "${!HEL_PID[@]}"; do
         helia_stop "$name"
     done
+}
+
+f() {
+    local n=$1
+    shift
+    timeout -k 5 "${T_FETCH:-60}" "$FOG" --repo "$work/d$n" "$@"
+}
+
+start_daemon() {
+    local r=$work/d$1 loop=/ip4/127.0.0.1/tcp/0
+    (helia_exec_clean "$FOG" --repo "$r" daemon --listen $loop --api $loop) >"$r.out" 2>"$r.err" &
+    PIDS+=("$!")
+    wait_line "$r.out" "^daemon is ready$" 300 && return 0
+    fail "daemon $1: not ready in 30 s: $(tail -n 3 "$r.err" | tr '\n' ' ' | cut -c1-300)"
+    return 1
 }
