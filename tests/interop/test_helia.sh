@@ -48,12 +48,6 @@ K=20
 T_FETCH=${T_FETCH:-60} # seconds for one fetch or lookup before it counts as failed
 
 PIDS=()
-all_stop() {
-    helia_stop_all
-    stop_pids "${PIDS[@]}"
-    PIDS=()
-    cleanup
-}
 trap all_stop EXIT
 abort() {
     summary

@@ -30,12 +30,6 @@ NFOG=${FOG_NODES:-6}
 T_FETCH=${T_FETCH:-60}
 
 PIDS=()
-all_stop() {
-    helia_stop_all
-    stop_pids "${PIDS[@]}"
-    PIDS=()
-    cleanup
-}
 trap all_stop EXIT
 abort() {
     summary

@@ -42,12 +42,6 @@ if [ ! -x "$HELIA_NODE" ] || [ ! -d "$HELIA_DIR/node_modules/ipns" ] ||
 fi
 T_FETCH=${T_FETCH:-60}
 PIDS=()
-all_stop() {
-    helia_stop_all
-    stop_pids "${PIDS[@]}"
-    PIDS=()
-    cleanup
-}
 trap all_stop EXIT
 
 JS="$HELIA_NODE $HELIA_DIR/ipns_records.mjs"

@@ -16,6 +16,8 @@
 #   helia_stop_all                helia_stop for every node started (call from an EXIT trap)
 #   f N ARGS...                   the fog CLI ($FOG) on the repository $work/dN, limited to
 #                                 $T_FETCH seconds (default 60)
+#   all_stop                      the drivers' EXIT trap: helia nodes, the PIDS processes, then
+#                                 common.sh's cleanup
 #   start_daemon N                fog daemon on $work/dN, loopback port 0 (listen and API), its
 #                                 pid added to PIDS; waits up to 30 s for "daemon is ready"
 HELIA_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -110,4 +112,11 @@ start_daemon() {
     wait_line "$r.out" "^daemon is ready$" 300 && return 0
     fail "daemon $1: not ready in 30 s: $(tail -n 3 "$r.err" | tr '\n' ' ' | cut -c1-300)"
     return 1
+}
+
+all_stop() {
+    helia_stop_all
+    stop_pids "${PIDS[@]}"
+    PIDS=()
+    cleanup
 }
