@@ -237,3 +237,36 @@ net_cpu_load() {
         printf "%.0f%% of %d cores busy, %.1f CPU-seconds", (dt > 0) ? 100 * db / dt : 0, $6,
             db / $5}'
 }
+
+# --- The test drivers' frame (test_*.sh) --------------------------------------------------------
+# net_test_begin MIN_NODES TAG: counters and ok/bad/finish/abort, checks $FOG and $N (at least
+# MIN_NODES), net_require, the scratch folder T (fog-net-TAG.XXXXXX) and the EXIT trap that
+# cleans up (namespaces, T unless KEEP) and fails the run when a namespace is left behind.
+PASS=0
+FAILS=0
+ok() { PASS=$((PASS + 1)); echo "ok: $*"; }
+bad() { FAILS=$((FAILS + 1)); echo "FAIL: $*"; }
+finish() {
+    echo "$PASS passed, $FAILS failed"
+    [ "$FAILS" -eq 0 ] && exit 0
+    exit 1
+}
+abort() { bad "$*"; finish; }
+net_test_cleanup() {
+    net_cleanup
+    local left
+    left=$(net_leftovers)
+    if [ -n "${KEEP:-}" ]; then echo "kept $T"; else rm -rf "$T"; fi
+    if [ -n "$left" ]; then
+        echo "FAIL: namespaces left behind: $left"
+        exit 1
+    fi
+}
+net_test_begin() {
+    [ -x "$FOG" ] || { echo "no fog binary at $FOG"; exit 1; }
+    [ "$N" -ge "$1" ] || { echo "FOG_NET_NODES must be at least $1"; exit 1; }
+    net_require
+    T=$(mktemp -d "/tmp/fog-net-$2.XXXXXX")
+    trap net_test_cleanup EXIT
+    trap 'exit 130' INT TERM
+}

@@ -40,34 +40,7 @@ CMD_TIMEOUT=${FOG_NET_TIMEOUT:-30}
 TTL=2
 N_AFTER=10   # resolves of version 2 once the TTL passed, and after the kill
 N_KILL=6     # the publisher and 5 others
-PASS=0
-FAILS=0
-
-ok() { PASS=$((PASS + 1)); echo "ok: $*"; }
-bad() { FAILS=$((FAILS + 1)); echo "FAIL: $*"; }
-finish() {
-    echo "$PASS passed, $FAILS failed"
-    [ "$FAILS" -eq 0 ] && exit 0
-    exit 1
-}
-abort() { bad "$*"; finish; }
-
-[ -x "$FOG" ] || { echo "no fog binary at $FOG"; exit 1; }
-[ "$N" -ge 16 ] || { echo "FOG_NET_NODES must be at least 16"; exit 1; }
-net_require
-T=$(mktemp -d /tmp/fog-net-names.XXXXXX)
-cleanup() {
-    net_cleanup
-    local left
-    left=$(net_leftovers)
-    if [ -n "${KEEP:-}" ]; then echo "kept $T"; else rm -rf "$T"; fi
-    if [ -n "$left" ]; then
-        echo "FAIL: namespaces left behind: $left"
-        exit 1
-    fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+net_test_begin 16 names
 
 # shellcheck disable=SC2034 # read by lib.sh
 NET_REPOS=$T

@@ -34,34 +34,7 @@ BYTES2=${FOG_NET_BYTES2:-16777216}
 SEED=${FOG_NET_SEED:-$(( $(od -An -N2 -tu2 /dev/urandom) ))}
 PHASES=${FOG_NET_PHASES:-all}
 FETCH_TIMEOUT=${FOG_NET_TIMEOUT:-300}
-PASS=0
-FAILS=0
-
-ok() { PASS=$((PASS + 1)); echo "ok: $*"; }
-bad() { FAILS=$((FAILS + 1)); echo "FAIL: $*"; }
-finish() {
-    echo "$PASS passed, $FAILS failed"
-    [ "$FAILS" -eq 0 ] && exit 0
-    exit 1
-}
-abort() { bad "$*"; finish; }
-
-[ -x "$FOG" ] || { echo "no fog binary at $FOG"; exit 1; }
-[ "$N" -ge 4 ] || { echo "FOG_NET_NODES must be at least 4"; exit 1; }
-net_require
-T=$(mktemp -d /tmp/fog-net-test.XXXXXX)
-cleanup() {
-    net_cleanup
-    local left
-    left=$(net_leftovers)
-    if [ -n "${KEEP:-}" ]; then echo "kept $T"; else rm -rf "$T"; fi
-    if [ -n "$left" ]; then
-        echo "FAIL: namespaces left behind: $left"
-        exit 1
-    fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+net_test_begin 4 test
 
 # shellcheck disable=SC2034 # read by lib.sh
 NET_REPOS=$T
