@@ -60,11 +60,11 @@ static json_t *cid_json(const fog_cid *c)
 
 static json_t *version_json(const fog_cid *c, const fog_version *v)
 {
-    json_t *o = json_pack("{s:I,s:o,s:o,s:I,s:I,s:s%}", "Version", (json_int_t)v->n, "Cid",
-                          cid_json(c), "Root", cid_json(&v->root), "Time", (json_int_t)v->time,
-                          "Size", (json_int_t)v->size, "Message", (const char *)v->msg.p,
-                          v->msg.len);
-    return o;
+    /* no message: an empty slice whose pointer may be NULL, which "s%" refuses */
+    const char *msg = v->msg.len > 0 ? (const char *)v->msg.p : "";
+    return json_pack("{s:I,s:o,s:o,s:I,s:I,s:s%}", "Version", (json_int_t)v->n, "Cid",
+                     cid_json(c), "Root", cid_json(&v->root), "Time", (json_int_t)v->time,
+                     "Size", (json_int_t)v->size, "Message", msg, v->msg.len);
 }
 
 static int log_line(void *ud, const fog_cid *c, const fog_version *v)

@@ -85,6 +85,11 @@ expect_ok "publish docs@1 again" "$FOG" --repo "$R" name publish -k docs -m reve
 expect_ok "log" "$FOG" --repo "$R" log docs
 same "revert is version 3" "$(awk 'NR==1 {print $1, $4}' "$T/out")" "3 /ipfs/$V1"
 
+expect_ok "key gen plain" "$FOG" --repo "$R" key gen plain
+expect_ok "publish without a message" "$FOG" --repo "$R" name publish -k plain "/ipfs/$V2"
+expect_ok "log of a version without a message" "$FOG" --repo "$R" log plain
+same "one version, no message (N CID TIME ROOT SIZE UNIT)" \
+  "$(awk '{print $1, $4, NF}' "$T/out")" "1 /ipfs/$V2 6"
 expect_fail "unknown key" "^error: .*nokey" "$FOG" --repo "$R" name publish -k nokey "$V1"
 expect_fail "no version 9" "^error: version 9 not found" "$FOG" --repo "$R" cat docs@9/a.txt
 expect_fail "version 0" "^error: .*number from 1" "$FOG" --repo "$R" cat docs@0/a.txt
