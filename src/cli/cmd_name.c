@@ -55,6 +55,13 @@ typedef struct {
     uint64_t sequence;
 } resolved;
 
+/* A string field of the daemon's JSON, or "?" when it is missing. */
+static const char *jstr(json_t *o, const char *key)
+{
+    const char *v = json_string_value(json_object_get(o, key));
+    return v != NULL ? v : "?";
+}
+
 static int resolved_from_json(json_t *v, resolved *out)
 {
     const char *path = json_string_value(json_object_get(v, "Path"));
@@ -276,12 +283,9 @@ static int publish_remote(const char *repo, const char *path, const pub_opts *o,
     if (rc != CLI_OK) {
         return rc;
     }
-    const char *name = json_string_value(json_object_get(v, "Name"));
-    const char *value = json_string_value(json_object_get(v, "Value"));
-    published(name != NULL ? name : "?", value != NULL ? value : "?");
+    published(jstr(v, "Name"), jstr(v, "Value"));
     fprintf(stderr, "version %" PRId64 " (%s)\n",
-            (int64_t)json_integer_value(json_object_get(v, "Version")),
-            json_string_value(json_object_get(v, "VersionCid")));
+            (int64_t)json_integer_value(json_object_get(v, "Version")), jstr(v, "VersionCid"));
     json_int_t peers = json_integer_value(json_object_get(v, "Peers"));
     if (peers == 0) {
         fprintf(stderr, "warning: no peer took the record yet; the daemon keeps it and "
@@ -449,9 +453,8 @@ static void log_print(json_t *ver)
     }
     const char *msg = json_string_value(json_object_get(ver, "Message"));
     printf("%" PRId64 "  %s  %s  /ipfs/%s  %s%s%s\n",
-           (int64_t)json_integer_value(json_object_get(ver, "Version")),
-           json_string_value(json_object_get(ver, "Cid")), when,
-           json_string_value(json_object_get(ver, "Root")),
+           (int64_t)json_integer_value(json_object_get(ver, "Version")), jstr(ver, "Cid"), when,
+           jstr(ver, "Root"),
            cli_human_bytes((uint64_t)json_integer_value(json_object_get(ver, "Size")), size,
                            sizeof size),
            msg != NULL && msg[0] != '\0' ? "  " : "", msg != NULL ? msg : "");
@@ -517,7 +520,7 @@ static int run_diff(const char *repo, cli_args *a)
     for (size_t i = 0; i < json_array_size(arr); i++) {
         json_t *c = json_array_get(arr, i);
         const char *path = json_string_value(json_object_get(c, "Path"));
-        printf("%-8s %s%s\n", json_string_value(json_object_get(c, "Kind")),
+        printf("%-8s %s%s\n", jstr(c, "Kind"),
                path != NULL && path[0] != '\0' ? path : ".",
                json_is_true(json_object_get(c, "Dir")) ? "/" : "");
     }
