@@ -130,7 +130,7 @@ agree=yes
     fi
     printf '%-48s %10s bytes (%s KiB)\n' "newly stored for version 2 in all" "$delta" \
         "$(kib "$delta")"
-    printf '%-48s %10s bytes (referenced by all pins %s; they overlap)\n' \
+    printf '%-48s %10s bytes (referenced by the pinned DAGs: %s)\n' \
         "repo stat: saved by dedup" "${saved:-0}" "$ref"
     printf '%-48s %10s\n' "add's line agrees with repo stat" "$agree"
     echo

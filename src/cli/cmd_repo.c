@@ -160,19 +160,22 @@ const cli_cmd cli_cmd_pin_ls = {"pin ls", "[options]", "list pins", NULL, pin_ls
                                 run_pin_ls};
 
 /* ---- What the pins reference, and what dedup saved ---------------------------------------
- * "Referenced" is what the pinned content would occupy if nothing were shared: per pin, the
- * cumulative size of its DAG, the figure kubo's `ipfs object stat` calls CumulativeSize. A
+ * "Referenced" is what the pinned content would occupy if nothing were shared: the cumulative
+ * size (kubo's `ipfs object stat` CumulativeSize) of every distinct pinned DAG, a DAG reached
+ * from several pins (a folder pinned by `fog add` and by a name's history) counted once. A
  * dag-pb node counts its own length plus its links' Tsize (which importers set to each child's
  * cumulative size) and is not descended, so an added tree costs one block read however big it
  * is; a raw block counts its length; a node of another codec (DAG-CBOR version nodes of a
  * name's history, say), or a dag-pb node with a link without Tsize, counts its length and its
- * links are followed, each distinct block once. A direct pin counts its one block. The stored
+ * links are followed, each distinct block once over all pins (one seen set). A direct pin counts
+ * its one block, unless counted already. The stored
  * content bytes count every block once, so referenced - stored is what content addressing saved
  * between and inside the pinned DAGs (negative when unpinned blocks remain: then no saving is
  * shown). Tsize comes from the blocks themselves and is summed saturating.
  */
 typedef struct {
     fog_store_view *v;
+    fog_set seen;     /* nodes counted, over all pins */
     uint64_t referenced;
     uint64_t counted; /* pins whose DAG is in referenced */
     uint64_t partial; /* pins left out: a block of their DAG is missing or unreadable */
@@ -209,13 +212,11 @@ static bool pb_cumulative(fog_slice block, uint64_t *out)
     return all;
 }
 
-/* The cumulative size of the DAG under root (the rules above) into *out, depth first with an
- * explicit stack and a seen set, reading blocks lent by v. */
-static int dag_size(fog_store_view *v, const fog_cid *root, uint64_t *out)
+/* The cumulative size of the DAG under root (the rules above) not counted yet (seen) into *out,
+ * depth first with an explicit stack, reading blocks lent by v. */
+static int dag_size(fog_store_view *v, fog_set *seen, const fog_cid *root, uint64_t *out)
 {
     cid_stack st = {NULL, 0, 0};
-    fog_set seen;
-    fog_set_init(&seen);
     uint64_t sum = 0;
     int rc = stack_push(&st, root);
     while (rc == 0 && st.n > 0) {
@@ -223,7 +224,7 @@ static int dag_size(fog_store_view *v, const fog_cid *root, uint64_t *out)
         fog_slice mh = fog_cid_mh(&c);
         fog_slice block;
         uint64_t size;
-        if ((rc = fog_set_add(&seen, mh.p, mh.len)) <= 0) {
+        if ((rc = fog_set_add(seen, mh.p, mh.len)) <= 0) {
             continue; /* 0: counted already; < 0: the loop ends with the error */
         }
         if ((rc = fog_store_view_get(v, &c, &block)) < 0) {
@@ -237,7 +238,6 @@ static int dag_size(fog_store_view *v, const fog_cid *root, uint64_t *out)
         rc = fog_dag_links(&c, block, stack_push, &st);
     }
     fog_cid_vec_clear(&st);
-    fog_set_clear(&seen);
     *out = sum;
     return rc;
 }
@@ -255,8 +255,10 @@ static int pin_referenced(void *ctx, const fog_cid *c, int kind)
     refs_ctx *r = ctx;
     fog_slice block = {0};
     uint64_t size = 0;
-    int rc = kind == FOG_PIN_RECURSIVE ? dag_size(r->v, c, &size)
-                                       : fog_store_view_get(r->v, c, &block);
+    fog_slice mh = fog_cid_mh(c);
+    int rc = kind == FOG_PIN_RECURSIVE ? dag_size(r->v, &r->seen, c, &size)
+             : fog_set_has(&r->seen, mh.p, mh.len) ? 0
+                                                   : fog_store_view_get(r->v, c, &block);
     if (rc == 0) {
         r->referenced = sat_add(r->referenced, kind == FOG_PIN_RECURSIVE ? size : block.len);
         r->counted++;
@@ -274,9 +276,11 @@ static int pins_referenced(fog_store *s, refs_ctx *r)
     if (rc < 0) {
         return rc;
     }
+    fog_set_init(&r->seen);
     /* pin_list reads in its own transaction beside the view: the store opens LMDB with
      * MDB_NOTLS, which lets one thread hold several read transactions. */
     rc = fog_store_pin_list(s, pin_referenced, r);
+    fog_set_clear(&r->seen);
     fog_store_view_end(r->v);
     r->v = NULL;
     return rc;
