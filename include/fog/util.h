@@ -183,6 +183,9 @@ FOG_NODISCARD static inline int fog_mul_size(size_t a, size_t b, size_t *prod)
  * returns the byte count or FOG_ERR_PROTO / FOG_ERR_LIMIT (out too small). */
 void fog_hex_encode(const uint8_t *in, size_t len, char *out);
 /* The value of one hex digit (either case), or -1 for another character. */
+/* The wall clock: Unix time in nanoseconds (CLOCK_REALTIME). For wiring code only; cores take
+ * the time from their caller. src/util/clock.c */
+int64_t fog_wall_ns(void);
 /* Go durations with one unit as kubo's options take them: "48h", "5m", "30s", "1500ms", "2.5s"
  * (no unit: seconds). Writes nanoseconds (at most 9e18); FOG_ERR_INVALID with a detail line
  * naming s otherwise. src/util/duration.c */

@@ -199,13 +199,6 @@ static int run_provide(const char *repo, cli_args *a)
 
 /* --- get / put: IPNS records ------------------------------------------------------------- */
 
-static int64_t wall_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 /* No daemon: the record the local repository holds for key, raw to stdout. */
 static int get_local(const char *repo, const uint8_t *key, size_t klen)
 {
@@ -292,7 +285,7 @@ static int put_stage(fog_store *s, fog_slice key, fog_slice rec)
     rc = rc == FOG_ERR_NOT_FOUND || rc == 0 ? 0 : rc;
     fog_store_batch *b = NULL;
     if (rc == 0 && (rc = fog_store_batch_begin(s, &b)) == 0) {
-        rc = fog_store_batch_record_put(b, key, (uint64_t)(wall_ns() / 1000000), rec);
+        rc = fog_store_batch_record_put(b, key, (uint64_t)(fog_wall_ns() / 1000000), rec);
         if (rc == 0) {
             rc = fog_store_batch_commit(b);
         } else {
@@ -307,7 +300,7 @@ static int put_stage(fog_store *s, fog_slice key, fog_slice rec)
 static int put_local(const char *repo, const uint8_t *key, size_t klen, fog_slice rec)
 {
     fog_err_clear();
-    int rc = fog_ipns_dht_validate(key, klen, rec.p, rec.len, fog_ipns_time_from_ns(wall_ns()));
+    int rc = fog_ipns_dht_validate(key, klen, rec.p, rec.len, fog_ipns_time_from_ns(fog_wall_ns()));
     if (rc < 0) {
         return cli_failf("invalid record: %s", fog_err_detail(rc));
     }

@@ -90,9 +90,7 @@ static int resolve_local(const char *repo, const uint8_t *id, size_t id_len, con
     fog_buf_init(&b);
     uint64_t received = 0;
     fog_ipns_record rec;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    int64_t now = (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+    int64_t now = fog_wall_ns();
     int frc = fog_store_record_get(s, fog_slice_make(key, klen), &received, &b);
     if (frc == 0 && (frc = fog_ipns_parse(&rec, b.p, b.len)) == 0) {
         frc = fog_ipns_validate(&rec, id, id_len, fog_ipns_time_from_ns(now));
@@ -297,13 +295,6 @@ static int publish_remote(const char *repo, const char *path, const pub_opts *o,
     return CLI_OK;
 }
 
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 /* The publication's inputs read from the local repository through view (ver gets a copy of the
  * current version node). */
 static int local_inputs(fog_store *s, fog_store_view *view, const char *path, fog_slice rkey,
@@ -341,7 +332,7 @@ static int publish_local(const char *repo, const char *path, const pub_opts *o)
     }
     uint8_t rkey[FOG_NAME_KEY_MAX];
     fog_slice key = fog_slice_make(rkey, fog_name_key(k.id, sizeof k.id, rkey));
-    fog_name_publish_in in = {.secret = k.secret, .msg = o->msg, .now_ns = now_ns(),
+    fog_name_publish_in in = {.secret = k.secret, .msg = o->msg, .now_ns = fog_wall_ns(),
                               .lifetime_ns = o->lifetime_ns, .ttl_ns = (uint64_t)o->ttl_ns};
     fog_buf rec, ver;
     fog_buf_init(&rec);

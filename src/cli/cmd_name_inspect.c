@@ -340,9 +340,7 @@ static void print_fields(const fog_ipns_record *rec)
 
 static fog_ipns_time wall_now(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return fog_ipns_time_from_ns((int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec);
+    return fog_ipns_time_from_ns(fog_wall_ns());
 }
 
 /* The reason line of a fog_ipns_validate failure, its kind first. */

@@ -15,9 +15,7 @@
 
 uint64_t dht_wall_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    return (uint64_t)(fog_wall_ns() / 1000000);
 }
 
 /* ---- record data: the addresses ---- */

@@ -37,13 +37,6 @@
 
 #define NS_PER_MS 1000000LL
 
-static int64_t wall_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 /* A duration option in ns; -1 on junk. */
 static int64_t duration_ns(const char *s)
 {
@@ -389,7 +382,7 @@ void fog__api_name_publish(fog_api *api, h2o_req_t *req, const api_query *q)
         return;
     }
     p->api = api;
-    p->now_ns = wall_ns();
+    p->now_ns = fog_wall_ns();
     if (pub_options(api, req, q, p) < 0) {
         pub_free(p);
         return;
@@ -434,9 +427,7 @@ static void res_reply(h2o_req_t *req, fog_slice rec_bytes, const char *source)
 static int cache_put(void *ud, fog_store_batch *b)
 {
     res_job *r = ud;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    uint64_t now_ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    uint64_t now_ms = (uint64_t)(fog_wall_ns() / NS_PER_MS);
     return fog_store_batch_record_put(b, fog_slice_make(r->rkey, r->rkey_len), now_ms,
                                       fog_slice_make(r->cache.p, r->cache.len));
 }
@@ -479,7 +470,7 @@ static bool res_local(res_job *r, h2o_req_t *req, bool stale_ok)
     fog_buf_init(&b);
     uint64_t received = 0;
     fog_ipns_record rec;
-    int64_t now = wall_ns();
+    int64_t now = fog_wall_ns();
     bool ok = fog_store_record_get(r->api->cfg.store, fog_slice_make(r->rkey, r->rkey_len),
                                    &received, &b) == 0 &&
               fog_ipns_parse(&rec, b.p, b.len) == 0 &&
@@ -581,7 +572,7 @@ static void republish_tick(uv_timer_t *t)
     if (api->closing || fog_key_list(api->cfg.repo, &keys, &n) < 0) {
         return;
     }
-    int64_t now = wall_ns();
+    int64_t now = fog_wall_ns();
     for (size_t i = 0; i < n; i++) {
         republish_key(api, &keys[i], now);
     }

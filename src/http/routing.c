@@ -570,9 +570,7 @@ static bool put_body(h2o_req_t *req, fog_slice *out)
 
 static fog_ipns_time wall_time(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return fog_ipns_time_from_ns((int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec);
+    return fog_ipns_time_from_ns(fog_wall_ns());
 }
 
 void fog__api_routing_put(fog_api *api, h2o_req_t *req, const api_query *q)

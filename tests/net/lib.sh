@@ -238,6 +238,20 @@ net_cpu_load() {
             db / $5}'
 }
 
+# net_shuffle FROM TO: the node numbers FROM..TO-1 in random order (Fisher-Yates over bash's
+# RANDOM: seed RANDOM first to repeat a run) into the array NET_SHUFFLED.
+net_shuffle() {
+    local i j tmp
+    NET_SHUFFLED=()
+    for ((i = $1; i < $2; i++)); do NET_SHUFFLED+=("$i"); done
+    for ((i = ${#NET_SHUFFLED[@]} - 1; i > 0; i--)); do
+        j=$((RANDOM % (i + 1)))
+        tmp=${NET_SHUFFLED[i]}
+        NET_SHUFFLED[i]=${NET_SHUFFLED[j]}
+        NET_SHUFFLED[j]=$tmp
+    done
+}
+
 # --- The test drivers' frame (test_*.sh) --------------------------------------------------------
 # net_test_begin MIN_NODES TAG: counters and ok/bad/finish/abort, checks $FOG and $N (at least
 # MIN_NODES), net_require, the scratch folder T (fog-net-TAG.XXXXXX) and the EXIT trap that

@@ -204,14 +204,8 @@ fi
 
 # --- Churn: the publisher and 5 others die; survivors still resolve version 2 ------------------
 RANDOM=$SEED
-pool=()
-for ((i = 2; i < N; i++)); do pool+=("$i"); done
-for ((i = ${#pool[@]} - 1; i > 0; i--)); do
-    j=$((RANDOM % (i + 1)))
-    tmp=${pool[i]}
-    pool[i]=${pool[j]}
-    pool[j]=$tmp
-done
+net_shuffle 2 "$N"
+pool=("${NET_SHUFFLED[@]}")
 KILL=(1 "${pool[@]:0:N_KILL-1}")
 SURV=("${pool[@]:N_KILL-1:N_AFTER}")
 echo "  seed $SEED (FOG_NET_SEED=$SEED repeats it): kill ${KILL[*]} (node 1, the publisher," \

@@ -182,14 +182,8 @@ fi
 RANDOM=$SEED
 K=$(((3 * N + 9) / 10))
 H=$(((N + 9) / 10))
-pool=()
-for ((i = 2; i < N; i++)); do pool+=("$i"); done
-for ((i = ${#pool[@]} - 1; i > 0; i--)); do
-    j=$((RANDOM % (i + 1)))
-    tmp=${pool[i]}
-    pool[i]=${pool[j]}
-    pool[j]=$tmp
-done
+net_shuffle 2 "$N"
+pool=("${NET_SHUFFLED[@]}")
 KILL=(1 "${pool[@]:0:K-1}")
 HOLD=("${pool[@]:K-1:H}")
 REST=(0 "${pool[@]:K-1+H}")
